@@ -1,0 +1,14 @@
+"""Asset keys in one place, so lineage (cluster -> slot -> connector -> topics) stays right."""
+
+from __future__ import annotations
+
+from dagster import AssetKey
+
+AURORA_CLUSTER = AssetKey("aurora_cluster")
+REPLICATION_SLOT = AssetKey("replication_slot")
+TOPIC_PREFIX = "kafka_topics"
+
+
+def topic_key(topic: str) -> AssetKey:
+    """Asset keys allow [A-Za-z0-9_]; topic names use hyphens."""
+    return AssetKey([TOPIC_PREFIX, topic.replace("-", "_").replace(".", "_")])

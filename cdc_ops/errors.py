@@ -1,0 +1,17 @@
+"""Errors an operator is meant to read: each says what is wrong and where."""
+
+
+class CdcOpsError(Exception):
+    """Base for errors shown to the operator without a traceback."""
+
+
+class SettingsError(CdcOpsError):
+    """A setting is missing or invalid; the message names the key and where it came from."""
+
+
+class StackError(CdcOpsError):
+    """The local stack could not be started, stopped or inspected."""
+
+
+class PortInUseError(StackError):
+    """A port the stack wants is held by a process the stack did not start."""

@@ -1,0 +1,323 @@
+"""One typed settings model for the whole control plane.
+
+Sources, highest priority first: keyword overrides, environment variables (``CDC_OPS_`` prefix,
+``__`` between nested keys, e.g. ``CDC_OPS_LOCAL__PORTS__KAFKA=19092``), then an optional YAML file
+(``CDC_OPS_CONFIG`` or ``./cdc-ops.yaml``). ``env`` picks ``local`` or ``aws``; the local stack's
+endpoints are filled in from its ports so nothing else needs to know which one is in use.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cdc_ops.errors import SettingsError
+
+ENV_PREFIX = "CDC_OPS_"
+CONFIG_ENV_VAR = "CDC_OPS_CONFIG"
+DEFAULT_CONFIG_FILE = Path("cdc-ops.yaml")
+GiB = 1024**3
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    AWS = "aws"
+
+
+class _Section(BaseModel):
+    # A misspelt key is an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class LocalPorts(_Section):
+    postgres: int = Field(55432, ge=1, le=65535)
+    pgbouncer: int = Field(56432, ge=1, le=65535)
+    kafka: int = Field(59092, ge=1, le=65535)
+    moto: int = Field(55000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LocalPorts:
+        seen: dict[int, str] = {}
+        for name, port in self.model_dump().items():
+            if port in seen:
+                raise ValueError(f"ports.{name} and ports.{seen[port]} are both {port}")
+            seen[port] = name
+        return self
+
+
+class LocalStack(_Section):
+    """The embedded stack that stands in for AWS and Confluent on this machine."""
+
+    state_dir: Path = Path(".cdc-ops")
+    host: str = "127.0.0.1"
+    ports: LocalPorts = Field(default_factory=LocalPorts)
+    # initdb, postgres and pgbouncer refuse to run as root; they run as this user then.
+    os_user: str = "postgres"
+    postgres_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
+    pgbouncer_bin: Path = Path("/usr/sbin/pgbouncer")
+    pgbouncer_pool_size: int = Field(5, ge=1)
+    pgbouncer_max_client_conn: int = Field(200, ge=1)
+    ready_timeout_s: float = Field(60.0, gt=0)
+
+
+class Database(_Section):
+    """PostgreSQL: the cluster endpoint (replication, admin) and the proxy endpoint (API)."""
+
+    name: str = "car_entities"
+    user: str = "cdc_ops"
+    # Only the local stack has a default (a throw-away one); in aws set CDC_OPS_DATABASE__PASSWORD.
+    password: SecretStr | None = None
+    cluster_host: str | None = None
+    cluster_port: int = 5432
+    proxy_host: str | None = None
+    proxy_port: int = 5432
+    connect_timeout_s: int = Field(5, ge=1)
+
+
+class Aws(_Section):
+    region: str = "us-east-1"
+    # moto's address in local mode; None means the real AWS endpoints.
+    endpoint_url: str | None = None
+    # Unset: boto3's default credential chain. Local mode fills in moto's dummy pair.
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+
+
+class Kafka(_Section):
+    bootstrap_servers: str | None = None
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    request_timeout_s: float = Field(10.0, gt=0)
+
+
+class ResourceNames(_Section):
+    """Names shared with Terraform, so what is observed is what was created."""
+
+    project: str = "cdc-streaming"
+    environment: str = "test"
+    cluster_id: str | None = None
+    proxy_name: str | None = None
+    api_name: str | None = None
+    replication_slot: str = "business_events_cdc_slot"
+    publication: str = "business_events_publication"
+    heartbeat_table: str = "cdc_heartbeat"
+    raw_topic: str = "raw-business-events"
+    raw_topic_partitions: int = Field(3, ge=1)
+    filtered_topics: list[str] = [
+        "filtered-loan-created-events",
+        "filtered-loan-payment-submitted-events",
+        "filtered-service-events",
+        "filtered-car-created-events",
+    ]
+    filtered_topic_partitions: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _derive_names(self) -> ResourceNames:
+        prefix = f"{self.project}-{self.environment}"
+        self.cluster_id = self.cluster_id or f"{prefix}-aurora"
+        self.proxy_name = self.proxy_name or f"{prefix}-proxy"
+        self.api_name = self.api_name or f"{prefix}-producer-api"
+        return self
+
+    @property
+    def topics(self) -> list[str]:
+        return [self.raw_topic, *self.filtered_topics]
+
+
+class Thresholds(_Section):
+    slot_lag_warn_bytes: int = Field(1 * GiB, ge=0)
+    slot_lag_critical_bytes: int = Field(10 * GiB, ge=0)
+    slot_inactive_max_s: int = Field(600, ge=0)
+    borrow_latency_warn_ms: float = Field(100.0, ge=0)
+    borrow_latency_critical_ms: float = Field(1000.0, ge=0)
+    borrowed_ratio_warn: float = Field(0.8, gt=0, le=1)
+    inactivity_window_h: float = Field(3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.slot_lag_critical_bytes < self.slot_lag_warn_bytes:
+            raise ValueError("slot_lag_critical_bytes must be >= slot_lag_warn_bytes")
+        if self.borrow_latency_critical_ms < self.borrow_latency_warn_ms:
+            raise ValueError("borrow_latency_critical_ms must be >= borrow_latency_warn_ms")
+        return self
+
+
+class DagsterUi(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=1, le=65535)
+    # Defaults to <state_dir>/dagster; embedded SQLite storage lives there.
+    home: Path | None = None
+    # postgresql+psycopg2://... to use dagster-postgres storage instead of SQLite.
+    postgres_storage_url: SecretStr | None = None
+
+
+_yaml_data: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "_yaml_data", default=None
+)
+
+
+class _YamlDataSource(PydanticBaseSettingsSource):
+    """The YAML file, already parsed by load_settings (which keeps its line numbers)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return (_yaml_data.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_yaml_data.get() or {})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    env: Environment = Environment.LOCAL
+    local: LocalStack = Field(default_factory=LocalStack)
+    aws: Aws = Field(default_factory=Aws)
+    database: Database = Field(default_factory=Database)
+    kafka: Kafka = Field(default_factory=Kafka)
+    names: ResourceNames = Field(default_factory=ResourceNames)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    dagster: DagsterUi = Field(default_factory=DagsterUi)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlDataSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _fill_endpoints(self) -> Settings:
+        if self.env is Environment.LOCAL:
+            host, ports = self.local.host, self.local.ports
+            self.database.cluster_host = self.database.cluster_host or host
+            self.database.proxy_host = self.database.proxy_host or host
+            if "cluster_port" not in self.database.model_fields_set:
+                self.database.cluster_port = ports.postgres
+            if "proxy_port" not in self.database.model_fields_set:
+                self.database.proxy_port = ports.pgbouncer
+            self.database.password = self.database.password or SecretStr("cdc-ops-local")
+            self.kafka.bootstrap_servers = self.kafka.bootstrap_servers or f"{host}:{ports.kafka}"
+            self.aws.endpoint_url = self.aws.endpoint_url or f"http://{host}:{ports.moto}"
+            self.aws.access_key_id = self.aws.access_key_id or SecretStr("moto")
+            self.aws.secret_access_key = self.aws.secret_access_key or SecretStr("moto")
+        else:
+            missing = [
+                key
+                for key, value in (
+                    ("database.cluster_host", self.database.cluster_host),
+                    ("database.password", self.database.password),
+                    ("kafka.bootstrap_servers", self.kafka.bootstrap_servers),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"env=aws needs {', '.join(missing)}")
+            self.database.proxy_host = self.database.proxy_host or self.database.cluster_host
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.local.state_dir.resolve()
+
+    @property
+    def dagster_home(self) -> Path:
+        return (self.dagster.home or self.state_dir / "dagster").resolve()
+
+
+def _yaml_lines(node: yaml.Node, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Map every key path in a YAML document to its 1-based line, for error messages."""
+    lines: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, str(key_node.value))
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_yaml_lines(value_node, path))
+    return lines
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings file: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SettingsError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}:1: expected a mapping of settings, got {type(data).__name__}")
+    return data, _yaml_lines(node) if node is not None else {}
+
+
+def _describe(error: dict[str, Any], path: Path | None, lines: dict[tuple[str, ...], int]) -> str:
+    loc = tuple(str(part) for part in error["loc"])
+    key = ".".join(loc) or "(settings)"
+    env_name = ENV_PREFIX + "__".join(loc).upper()
+    if loc and env_name in os.environ:
+        where = f"env {env_name}"
+    else:
+        # the closest key that the file has: an error on a nested model points at its parent
+        where = ""
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in lines and path is not None:
+                where = f"{path}:{lines[loc[:depth]]}"
+                break
+    value = error.get("input")
+    shown = (
+        ""
+        if isinstance(value, dict) or "password" in key or "secret" in key
+        else f" (got {value!r})"
+    )
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key; allowed here: {', '.join(_allowed_keys(loc[:-1]))}"
+    return f"{key}: {message}{shown}" + (f" [{where}]" if where else "")
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read settings; every problem is reported at once, each naming its key and source."""
+    path: Path | None = None
+    if config_file is not None:
+        path = Path(config_file)
+    elif os.environ.get(CONFIG_ENV_VAR):
+        path = Path(os.environ[CONFIG_ENV_VAR])
+    elif DEFAULT_CONFIG_FILE.exists():
+        path = DEFAULT_CONFIG_FILE
+    data, lines = _read_yaml(path) if path else ({}, {})
+    token = _yaml_data.set(data)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [_describe(err, path, lines) for err in exc.errors()]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+    finally:
+        _yaml_data.reset(token)
