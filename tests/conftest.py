@@ -1,0 +1,90 @@
+"""Session fixtures: one real local stack (PostgreSQL, PgBouncer, tansu, moto) on free ports.
+
+Its settings travel as CDC_OPS_* environment variables, so the CLI, `dagster` subprocesses and
+in-process code all see the same stack.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cdc_ops.settings import Settings, load_settings
+from cdc_ops.stack import Stack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS says are free now (held open together so they are distinct)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def make_state_dir(prefix: str) -> Path:
+    # Not under pytest's tmp_path: that is mode 0700 and the stack's PostgreSQL runs as an
+    # unprivileged user when the tests run as root.
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def stack_env(state_dir: Path) -> dict[str, str]:
+    pg, bouncer, kafka, moto = free_ports(4)
+    return {
+        "CDC_OPS_ENV": "local",
+        "CDC_OPS_LOCAL__STATE_DIR": str(state_dir),
+        "CDC_OPS_LOCAL__PORTS__POSTGRES": str(pg),
+        "CDC_OPS_LOCAL__PORTS__PGBOUNCER": str(bouncer),
+        "CDC_OPS_LOCAL__PORTS__KAFKA": str(kafka),
+        "CDC_OPS_LOCAL__PORTS__MOTO": str(moto),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_settings_env() -> Iterator[None]:
+    """No CDC_OPS_* variable or cdc-ops.yaml of the developer's leaks into the tests."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("CDC_OPS_")}
+    for key in saved:
+        del os.environ[key]
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    if (ROOT / "cdc-ops.yaml").exists():
+        os.environ["CDC_OPS_CONFIG"] = os.devnull
+    yield
+    os.chdir(cwd)
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def stack_settings(_isolated_settings_env: None) -> Iterator[Settings]:
+    state_dir = make_state_dir("cdc-ops-test-stack-")
+    env = stack_env(state_dir)
+    os.environ.update(env)
+    yield load_settings()
+    for key in env:
+        os.environ.pop(key, None)
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_stack(stack_settings: Settings) -> Iterator[Stack]:
+    """The real local stack, started once for the whole session."""
+    stack = Stack(stack_settings)
+    stack.up()
+    yield stack
+    stack.down()

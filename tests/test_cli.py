@@ -1,0 +1,46 @@
+"""The cdc-ops command line: help, errors and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.conftest import ROOT
+
+CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_help_lists_the_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for command in ("stack", "dev", "settings"):
+        assert command in out.stdout
+    stack_help = run("stack", "--help").stdout
+    assert "up" in stack_help and "down" in stack_help and "status" in stack_help
+
+
+def test_unknown_component_is_named() -> None:
+    out = run("stack", "up", "postgress")
+    assert out.returncode == 2
+    assert "unknown component(s): postgress; choose from postgres, pgbouncer, kafka, moto" in (
+        " ".join(out.stderr.split())
+    )
+
+
+def test_bad_setting_exits_2_naming_the_variable() -> None:
+    import os
+
+    env = {**os.environ, "CDC_OPS_LOCAL__PORTS__KAFKA": "ninety"}
+    out = run("stack", "status", env=env)
+    assert out.returncode == 2
+    assert "local.ports.kafka" in out.stderr and "CDC_OPS_LOCAL__PORTS__KAFKA" in out.stderr
+
+
+def test_settings_are_printed_with_secrets_masked() -> None:
+    out = run("settings")
+    assert out.returncode == 0
+    assert '"cluster_id": "cdc-streaming-test-aurora"' in out.stdout
+    assert "cdc-ops-local" not in out.stdout  # the local database password
