@@ -93,11 +93,14 @@ def _stack(settings: Settings, args: argparse.Namespace) -> int:
     stack = Stack(settings)
     if args.action == "up":
         with console.status("starting the local stack") as spinner:
-            stack.up(args.components, progress=lambda m: (console.log(m), spinner.update(m)))
+            stack.up(
+                args.components,
+                progress=lambda m: (console.print(m, highlight=False), spinner.update(m)),
+            )
         _print_status(stack.status(args.components), as_json=False)
         return 0
     if args.action == "down":
-        stack.down(args.components, progress=console.log)
+        stack.down(args.components, progress=lambda m: console.print(m, highlight=False))
         return 0
     rows = stack.status()
     _print_status(rows, args.json)
