@@ -133,8 +133,8 @@ def main() -> None:
             restart, restart_total = timed_up(stack)
             again, again_total = timed_up(stack)
         finally:
-            sampler.stop()
             stack.down()
+            sampler.stop()
             shutil.rmtree(state_dir, ignore_errors=True)
         peak_total = max(peak_total, sampler.peak_total)
         for name, mib in sampler.peak_by_component.items():

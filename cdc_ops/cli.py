@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cdc_ops.errors import CdcOpsError
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import COMPONENT_NAMES, Stack, State
+from cdc_ops.stack import COMPONENT_NAMES, Stack, State, StatusRow
 
 console = Console()
 
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_status(rows: Sequence, as_json: bool) -> None:
+def _print_status(rows: Sequence[StatusRow], as_json: bool) -> None:
     if as_json:
         console.print_json(
             json.dumps(

@@ -80,12 +80,13 @@ class LocalClusterObserver:
         from cdc_ops.stack import Stack  # the stack is a local-only concern
 
         settings = self._settings
-        postgres = Stack(settings).component("postgres")
+        stack = Stack(settings)
+        postgres = stack.component("postgres")
         endpoint = f"{settings.database.cluster_host}:{settings.database.cluster_port}"
         member = (ClusterMember(f"{settings.names.cluster_id}-local", writer=True),)
         base = dict(engine="postgresql", endpoint=endpoint, members=member,
                     observed_via="local postgres")  # fmt: skip
-        if not Stack(settings).running(postgres):
+        if not stack.running(postgres):
             return ClusterState(settings.names.cluster_id, "stopped", **base)
         try:
             with psycopg.connect(postgres.superuser_conninfo(), connect_timeout=3) as conn:

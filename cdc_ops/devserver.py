@@ -99,7 +99,9 @@ def run_dev(settings: Settings, *, start_stack: bool = True, config_file: str | 
         if started:
             print(f"stopping what `dev` started: {', '.join(started)}", flush=True)
             stack.down(started, progress=lambda m: print(m, flush=True))
-    return 0 if stopping else (dagster.returncode if dagster else 130) or 0
+    if stopping:
+        return 0
+    return dagster.returncode if dagster is not None else 130
 
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> None:

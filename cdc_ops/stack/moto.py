@@ -23,11 +23,6 @@ class MotoComponent(Component):
     def argv(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
 
-    def env(self) -> dict[str, str] | None:
-        import os
-
-        return {**os.environ, "MOTO_PORT": str(self.port)}
-
     def ready(self) -> bool:
         try:
             return httpx.get(f"http://{self.address}/moto-api/", timeout=1).status_code == 200
