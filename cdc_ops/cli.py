@@ -60,8 +60,88 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--no-stack", action="store_true", help="do not start the local stack")
 
+    api = commands.add_parser("api", help="the producer API on this machine")
+    api_actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = api_actions.add_parser(
+        "serve",
+        help="serve a producer API handler over HTTP, shaped like API Gateway",
+        description="Serves the producer API Lambda handler on 127.0.0.1 through an adapter that "
+        "turns each HTTP request into an API Gateway proxy event. Each request is also counted "
+        "as AWS/ApiGateway Count (ApiName=names.api_name) in CloudWatch (moto locally), which is "
+        "the activity the auto-stop decision reads.",
+    )
+    serve.add_argument("--flavor", choices=["pg", "dsql"], default="pg",
+                       help="Aurora PostgreSQL (default) or Aurora DSQL handler")  # fmt: skip
+    serve.add_argument("--host", help="default: producer_api.serve_host (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default: producer_api.serve_port (8080)")
+    serve.add_argument(
+        "--containers",
+        type=int,
+        default=4,
+        help="warm Lambda containers, i.e. requests served at once (default 4)",
+    )
+
+    lam = commands.add_parser("lambda", help="build deployable Lambda zips")
+    lam_actions = lam.add_subparsers(dest="action", required=True, metavar="ACTION")
+    package = lam_actions.add_parser(
+        "package",
+        help="build NAME.zip: handler + cdc_ops + runtime dependencies (no dagster/pandas)",
+    )
+    package.add_argument("name", help="producer_api_pg, producer_api_dsql, auto_start, auto_stop")
+    package.add_argument("--out", default="dist", help="output directory (default: dist/)")
+    package.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64",
+                         help="the Lambda's architecture (default x86_64)")  # fmt: skip
+
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
+
+
+def _api_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from cdc_ops.api_activity import ApiActivityPublisher
+    from cdc_ops.api_server import load_containers, make_server
+    from cdc_ops.aws import client
+    from cdc_ops.errors import PortInUseError
+    from cdc_ops.stack.process import port_in_use
+
+    api = settings.producer_api
+    host, port = args.host or api.serve_host, args.port or api.serve_port
+    if port_in_use(host, port):
+        raise PortInUseError(
+            f"api: port {port} on {host} is in use; choose --port or set producer_api.serve_port"
+        )
+    handler = load_containers(args.flavor, args.containers)
+    activity = ApiActivityPublisher(client("cloudwatch", settings), settings.names.api_name)
+    server = make_server(handler, host, port, activity.start())
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    console.print(
+        f"producer API ({args.flavor}) on http://{host}:{port}; each request counts as "
+        f"AWS/ApiGateway Count for ApiName={settings.names.api_name}",
+        highlight=False,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        activity.stop()
+    return 0
+
+
+def _lambda_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cdc_ops.packaging import build
+
+    build(args.name, Path(args.out), arch=args.arch,
+          progress=lambda m: console.print(m, highlight=False))  # fmt: skip
+    return 0
 
 
 def _print_status(rows: Sequence[StatusRow], as_json: bool) -> None:
@@ -117,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cdc_ops.devserver import run_dev
 
             return run_dev(settings, start_stack=not args.no_stack, config_file=args.config)
+        if args.command == "api":
+            return _api_serve(settings, args)
+        if args.command == "lambda":
+            return _lambda_package(args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0

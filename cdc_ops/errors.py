@@ -15,3 +15,11 @@ class StackError(CdcOpsError):
 
 class PortInUseError(StackError):
     """A port the stack wants is held by a process the stack did not start."""
+
+
+class DatabaseUnavailable(CdcOpsError):
+    """The database did not answer: stopped, starting, or unreachable."""
+
+
+class ConflictError(CdcOpsError):
+    """The id exists with different content; nothing was written."""

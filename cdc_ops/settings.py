@@ -12,7 +12,7 @@ import contextvars
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -149,6 +149,46 @@ class Thresholds(_Section):
         return self
 
 
+class ProducerApi(_Section):
+    """The producer API Lambdas (and `cdc-ops api serve` locally)."""
+
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    # One small pool per Lambda container, reused across invocations.
+    pool_max_size: int = Field(2, ge=1)
+    pool_timeout_s: float = Field(5.0, gt=0)
+    # Bound on one request's database work; API Gateway gives up after 29 s.
+    query_timeout_s: float = Field(10.0, gt=0)
+    retry_after_s: int = Field(120, ge=1)
+    # How a connection failure reaches the auto-start function: "lambda" (boto3 invoke of
+    # auto_start_function), "in_process" (locally: call the handler directly) or "off".
+    auto_start: Literal["lambda", "in_process", "off"] | None = None
+    auto_start_function: str | None = None
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(8080, ge=1, le=65535)
+
+
+class Dsql(_Section):
+    """Aurora DSQL: IAM token auth in aws; locally the stack's PostgreSQL with its password."""
+
+    host: str | None = None
+    port: int = 5432
+    database: str = "postgres"
+    user: str = "admin"
+    auth: Literal["iam", "password"] | None = None
+    # DSQL only accepts TLS; the local stand-in has none
+    sslmode: str | None = None
+    region: str | None = None
+    # DSQL tokens last 15 minutes by default; one is reused for 14 and then replaced.
+    token_ttl_s: int = Field(900, ge=60)
+    token_reuse_s: int = Field(840, ge=1)
+
+    @model_validator(mode="after")
+    def _reuse_within_ttl(self) -> Dsql:
+        if self.token_reuse_s >= self.token_ttl_s:
+            raise ValueError("token_reuse_s must be shorter than token_ttl_s")
+        return self
+
+
 class DagsterUi(_Section):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
@@ -189,6 +229,8 @@ class Settings(BaseSettings):
     names: ResourceNames = Field(default_factory=ResourceNames)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     dagster: DagsterUi = Field(default_factory=DagsterUi)
+    producer_api: ProducerApi = Field(default_factory=ProducerApi)
+    dsql: Dsql = Field(default_factory=Dsql)
 
     @classmethod
     def settings_customise_sources(
@@ -216,6 +258,17 @@ class Settings(BaseSettings):
             self.aws.endpoint_url = self.aws.endpoint_url or f"http://{host}:{ports.moto}"
             self.aws.access_key_id = self.aws.access_key_id or SecretStr("moto")
             self.aws.secret_access_key = self.aws.secret_access_key or SecretStr("moto")
+            self.producer_api.auto_start = self.producer_api.auto_start or "in_process"
+            # locally the DSQL handler talks to the stack's PostgreSQL with a password
+            self.dsql.host = self.dsql.host or host
+            if "port" not in self.dsql.model_fields_set:
+                self.dsql.port = ports.postgres
+            if "database" not in self.dsql.model_fields_set:
+                self.dsql.database = self.database.name
+            if "user" not in self.dsql.model_fields_set:
+                self.dsql.user = self.database.user
+            self.dsql.auth = self.dsql.auth or "password"
+            self.dsql.sslmode = self.dsql.sslmode or "prefer"
         else:
             missing = [
                 key
@@ -229,6 +282,14 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"env=aws needs {', '.join(missing)}")
             self.database.proxy_host = self.database.proxy_host or self.database.cluster_host
+            api = self.producer_api
+            api.auto_start = api.auto_start or ("lambda" if api.auto_start_function else "off")
+            if api.auto_start == "lambda" and not api.auto_start_function:
+                raise ValueError(
+                    "producer_api.auto_start=lambda needs producer_api.auto_start_function"
+                )
+            self.dsql.auth = self.dsql.auth or "iam"
+            self.dsql.sslmode = self.dsql.sslmode or "require"
         return self
 
     @property

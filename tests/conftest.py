@@ -81,6 +81,22 @@ def stack_settings(_isolated_settings_env: None) -> Iterator[Settings]:
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def scratch_settings(stack_settings: Settings) -> Iterator[Settings]:
+    """A second, empty stack's settings: other ports, another state directory. Whatever a test
+    starts with them is stopped afterwards. For tests that stop or break components."""
+    state_dir = make_state_dir("cdc-ops-test-scratch-")
+    env = stack_env(state_dir)
+    saved = {k: os.environ[k] for k in env}
+    os.environ.update(env)
+    try:
+        yield load_settings()
+    finally:
+        Stack(load_settings()).down()
+        os.environ.update(saved)
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def local_stack(stack_settings: Settings) -> Iterator[Stack]:
     """The real local stack, started once for the whole session."""

@@ -62,6 +62,10 @@ class PgBouncerComponent(Component):
                     f"max_client_conn = {local.pgbouncer_max_client_conn}",
                     "ignore_startup_parameters = extra_float_digits,options",
                     "server_connect_timeout = 5",
+                    # RDS Proxy's ConnectionBorrowTimeout from the seeds: clients wait this long
+                    "query_wait_timeout = 120",
+                    # after the database comes back, let logins through again soon (default 15 s)
+                    "server_login_retry = 2",
                     "",
                 ]
             ),

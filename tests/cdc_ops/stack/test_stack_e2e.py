@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from cdc_ops.errors import PortInUseError
 from cdc_ops.postgres import connect
-from cdc_ops.settings import Settings, load_settings
+from cdc_ops.settings import Settings
 from cdc_ops.stack import Stack, State
 from cdc_ops.stack.kafka import tansu_binary
 from cdc_ops.stack.process import is_alive, spawn, terminate
-from tests.conftest import ROOT, free_ports, make_state_dir, stack_env
+from tests.conftest import ROOT, free_ports
 
 pytestmark = pytest.mark.e2e
 CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
@@ -84,21 +82,6 @@ def test_a_killed_component_is_noticed_and_up_restarts_it(local_stack: Stack) ->
     assert local_stack.status(["pgbouncer"])[0].state is State.RUNNING
     with connect(local_stack.settings, "proxy") as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
-
-
-@pytest.fixture
-def scratch_settings(stack_settings: Settings) -> Iterator[Settings]:
-    """A second, empty stack on other ports and another state directory."""
-    state_dir = make_state_dir("cdc-ops-test-scratch-")
-    env = stack_env(state_dir)
-    saved = {k: os.environ[k] for k in env}
-    os.environ.update(env)
-    try:
-        yield load_settings()
-    finally:
-        Stack(load_settings()).down()
-        os.environ.update(saved)
-        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def test_a_busy_port_is_a_clear_error_and_nothing_starts(scratch_settings: Settings) -> None:

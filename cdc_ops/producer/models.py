@@ -1,0 +1,87 @@
+"""What the producer API accepts: a business event and a car, validated field by field.
+
+Dates are epoch milliseconds (as the seeds' producers send them) or ISO 8601; a date without a
+zone is taken as UTC. Unknown keys are rejected so a misspelt field is an error, not lost data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._:@-]+$")
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class EventHeader(_Strict):
+    uuid: Identifier
+    event_name: Name = Field(alias="eventName")
+    event_type: Name | None = Field(None, alias="eventType")
+    created_date: datetime | None = Field(None, alias="createdDate")
+    saved_date: datetime | None = Field(None, alias="savedDate")
+
+    _zone = field_validator("created_date", "saved_date")(_utc)
+
+
+class Entity(_Strict):
+    entity_type: Name = Field(alias="entityType")
+    entity_id: Identifier = Field(alias="entityId")
+    updated_attributes: dict[str, Any] = Field(default_factory=dict, alias="updatedAttributes")
+
+
+class EventBody(_Strict):
+    entities: list[Entity] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _entities_unique(self) -> EventBody:
+        seen: set[tuple[str, str]] = set()
+        for entity in self.entities:
+            key = (entity.entity_type, entity.entity_id)
+            if key in seen:
+                raise ValueError(f"entity {key[0]}/{key[1]} appears more than once")
+            seen.add(key)
+        return self
+
+
+class BusinessEvent(_Strict):
+    event_header: EventHeader = Field(alias="eventHeader")
+    event_body: EventBody = Field(alias="eventBody")
+
+    @property
+    def id(self) -> str:
+        return self.event_header.uuid
+
+
+class Car(BaseModel):
+    """A car entity. Known fields are checked; further attributes are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Identifier | None = None
+    make: Name
+    model: Name
+    year: int = Field(ge=1886, le=2100)
+    vin: Annotated[str, StringConstraints(pattern=r"^[A-HJ-NPR-Z0-9]{17}$")] | None = None
+    color: Name | None = None
+    mileage: int | None = Field(None, ge=0)

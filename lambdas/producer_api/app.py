@@ -1,0 +1,237 @@
+"""The producer API's routes, shared by the Aurora PostgreSQL and Aurora DSQL handlers.
+
+Powertools does the routing, request validation, structured logging and EMF metrics; the work is
+in cdc_ops.producer (models, repository, connections, auto-start).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from cdc_ops.errors import ConflictError, DatabaseUnavailable
+from cdc_ops.producer.autostart import AutoStarter, NoAutoStart, auto_starter
+from cdc_ops.producer.connections import PooledDatabase
+from cdc_ops.producer.models import BusinessEvent, Car
+from cdc_ops.producer.repository import ProducerRepository
+from cdc_ops.settings import Settings, load_settings
+
+METRICS_NAMESPACE = "CdcOps/ProducerApi"
+UNAVAILABLE_MESSAGE = (
+    "The database is currently starting. Please retry your request in 1-2 minutes."
+)
+
+
+@dataclass
+class ProducerService:
+    database: PooledDatabase
+    repository: ProducerRepository
+    auto_starter: AutoStarter
+    max_body_bytes: int
+    retry_after_s: int
+
+
+def make_service(
+    settings: Settings, database: Callable[[Settings], PooledDatabase], *, auto_start: bool
+) -> ProducerService:
+    db = database(settings)
+    return ProducerService(
+        database=db,
+        repository=ProducerRepository(db.connection),
+        auto_starter=auto_starter(settings) if auto_start else NoAutoStart(),
+        max_body_bytes=settings.producer_api.max_body_bytes,
+        retry_after_s=settings.producer_api.retry_after_s,
+    )
+
+
+def _error_body(status: HTTPStatus, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": status.phrase, "message": message, "status": int(status), **extra}
+
+
+def _error(status: HTTPStatus, message: str, **extra: Any) -> Response:
+    body = _error_body(status, message, **extra)
+    return Response(int(status), content_types.APPLICATION_JSON, json.dumps(body))
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if part == "body" and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(body)"
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body))
+    return len(body.encode())
+
+
+class ProducerApi:
+    """One per Lambda container: the service (pool, auto-starter) is built on first use."""
+
+    def __init__(self, name: str, make: Callable[[], ProducerService]) -> None:
+        self.name = name
+        self.logger = Logger(service=name)
+        self.metrics = Metrics(namespace=METRICS_NAMESPACE, service=name)
+        self._make = make
+        self._service: ProducerService | None = None
+        self.app = self._routes()
+
+    @property
+    def service(self) -> ProducerService:
+        if self._service is None:
+            self._service = self._make()
+        return self._service
+
+    def _count(self, metric: str) -> None:
+        self.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+
+    def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self._count("Requests")
+        try:
+            if _body_size(event) > self.service.max_body_bytes:
+                self._count("RequestTooLarge")
+                # answered before anything parses the body
+                limit = self.service.max_body_bytes
+                body = _error_body(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"request body is larger than {limit} bytes",
+                )
+                return {
+                    "statusCode": 413,
+                    "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                    "body": json.dumps(body),
+                    "isBase64Encoded": False,
+                }
+            return self.app.resolve(event, context)
+        finally:
+            self.metrics.flush_metrics()
+
+    def _routes(self) -> APIGatewayRestResolver:
+        app = APIGatewayRestResolver(enable_validation=True)
+        log = self.logger
+
+        @app.post("/api/v1/events")
+        def post_event(event: BusinessEvent) -> tuple[dict[str, Any], int]:
+            result = self.service.repository.save_event(event, app.current_event.json_body)
+            if result.created:
+                self._count("EventsCreated")
+                log.info("event stored", extra={"event_id": result.id})
+                return {"id": result.id, "status": "created"}, 201
+            self._count("EventReplays")
+            log.info("identical event replayed; nothing written", extra={"event_id": result.id})
+            return {"id": result.id, "status": "already exists"}, 200
+
+        @app.get("/api/v1/events/<event_id>")
+        def get_event(event_id: str) -> Any:
+            found = self.service.repository.get_event(event_id)
+            if found is None:
+                return _error(HTTPStatus.NOT_FOUND, f"event {event_id} not found")
+            return found
+
+        @app.get("/cars")
+        def list_cars(
+            limit: Annotated[int, Query(ge=1, le=100)] = 50,
+            offset: Annotated[int, Query(ge=0)] = 0,
+        ) -> dict[str, Any]:
+            cars = self.service.repository.list_cars(limit, offset)
+            return {"cars": cars, "limit": limit, "offset": offset}
+
+        @app.post("/cars")
+        def create_car(car: Car) -> tuple[dict[str, Any], int]:
+            result = self.service.repository.create_car(car)
+            if result.created:
+                self._count("CarsCreated")
+                return {"id": result.id, "status": "created"}, 201
+            return {"id": result.id, "status": "already exists"}, 200
+
+        @app.get("/cars/<car_id>")
+        def get_car(car_id: str) -> Any:
+            found = self.service.repository.get_car(car_id)
+            if found is None:
+                return _error(HTTPStatus.NOT_FOUND, f"car {car_id} not found")
+            return found
+
+        @app.exception_handler(RequestValidationError)
+        def invalid(exc: RequestValidationError) -> Response:
+            errors = exc.errors()
+            for err in errors:
+                if err["type"] == "json_invalid":
+                    detail = (err.get("ctx") or {}).get("error", "")
+                    return _error(
+                        HTTPStatus.BAD_REQUEST, f"request body is not valid JSON: {detail}"
+                    )
+                if err["type"] == "missing" and tuple(err["loc"]) == ("body",):
+                    return _error(HTTPStatus.BAD_REQUEST, "request body is required")
+            self._count("ValidationErrors")
+            fields = [
+                {
+                    "field": _field(tuple(e["loc"])),
+                    "message": e["msg"].removeprefix("Value error, "),
+                }
+                for e in errors
+            ]
+            names = ", ".join(f["field"] for f in fields)
+            return _error(
+                HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid fields: {names}", fields=fields
+            )
+
+        @app.exception_handler(ConflictError)
+        def conflict(exc: ConflictError) -> Response:
+            self._count("Conflicts")
+            return _error(HTTPStatus.CONFLICT, str(exc))
+
+        @app.exception_handler(DatabaseUnavailable)
+        def unavailable(exc: DatabaseUnavailable) -> Response:
+            self._count("DatabaseUnavailable")
+            try:
+                status = self.service.auto_starter.request_start()
+                log.warning("database unavailable; auto-start requested",
+                            extra={"auto_start": status, "cause": str(exc)})  # fmt: skip
+            except Exception:  # noqa: BLE001 - the client still gets its 503
+                log.exception("database unavailable and the auto-start request failed")
+            retry = self.service.retry_after_s
+            # the seed's body, word for word, and the header clients and proxies honour
+            body = {"error": "Service Temporarily Unavailable", "message": UNAVAILABLE_MESSAGE,
+                    "status": 503, "retry_after": retry}  # fmt: skip
+            return Response(503, content_types.APPLICATION_JSON, json.dumps(body),
+                            headers={"Retry-After": str(retry)})  # fmt: skip
+
+        @app.exception_handler(ServiceError)
+        def service_error(exc: ServiceError) -> Response:
+            return _error(HTTPStatus(exc.status_code), exc.msg)
+
+        @app.not_found
+        def not_found(_exc: Exception) -> Response:
+            path = app.current_event.path
+            return _error(
+                HTTPStatus.NOT_FOUND, f"no route for {app.current_event.http_method} {path}"
+            )
+
+        @app.exception_handler(Exception)
+        def unexpected(exc: Exception) -> Response:
+            log.exception("unhandled error")
+            self._count("InternalErrors")
+            return _error(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; see the function's log"
+            )
+
+        return app
+
+
+def settings_factory() -> Settings:
+    return load_settings()
