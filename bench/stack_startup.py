@@ -22,7 +22,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from cdc_ops.settings import load_settings  # noqa: E402
 from cdc_ops.stack import Stack  # noqa: E402
-from tests.conftest import stack_env  # noqa: E402
+from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -120,9 +119,8 @@ def main() -> None:
     runs = []
     peak_total, peak_by_component = 0.0, {}
     for _ in range(args.rounds):
-        state_dir = Path(tempfile.mkdtemp(prefix="cdc-ops-bench-"))
-        state_dir.chmod(0o755)
-        os.environ.update(stack_env(state_dir))
+        state_dir = scratch_state_dir("cdc-ops-bench-")
+        os.environ.update(scratch_env(state_dir))
         stack = Stack(load_settings())
         sampler = MemorySampler(stack)
         sampler.start()

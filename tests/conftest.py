@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,42 +15,9 @@ import pytest
 
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
+from cdc_ops.stack.scratch import scratch_env, scratch_state_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the OS says are free now (held open together so they are distinct)."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def make_state_dir(prefix: str) -> Path:
-    # Not under pytest's tmp_path: that is mode 0700 and the stack's PostgreSQL runs as an
-    # unprivileged user when the tests run as root.
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
-
-
-def stack_env(state_dir: Path) -> dict[str, str]:
-    pg, bouncer, kafka, moto = free_ports(4)
-    return {
-        "CDC_OPS_ENV": "local",
-        "CDC_OPS_LOCAL__STATE_DIR": str(state_dir),
-        "CDC_OPS_LOCAL__PORTS__POSTGRES": str(pg),
-        "CDC_OPS_LOCAL__PORTS__PGBOUNCER": str(bouncer),
-        "CDC_OPS_LOCAL__PORTS__KAFKA": str(kafka),
-        "CDC_OPS_LOCAL__PORTS__MOTO": str(moto),
-    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -72,8 +37,8 @@ def _isolated_settings_env() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def stack_settings(_isolated_settings_env: None) -> Iterator[Settings]:
-    state_dir = make_state_dir("cdc-ops-test-stack-")
-    env = stack_env(state_dir)
+    state_dir = scratch_state_dir("cdc-ops-test-stack-")
+    env = scratch_env(state_dir)
     os.environ.update(env)
     yield load_settings()
     for key in env:
@@ -85,8 +50,8 @@ def stack_settings(_isolated_settings_env: None) -> Iterator[Settings]:
 def scratch_settings(stack_settings: Settings) -> Iterator[Settings]:
     """A second, empty stack's settings: other ports, another state directory. Whatever a test
     starts with them is stopped afterwards. For tests that stop or break components."""
-    state_dir = make_state_dir("cdc-ops-test-scratch-")
-    env = stack_env(state_dir)
+    state_dir = scratch_state_dir("cdc-ops-test-scratch-")
+    env = scratch_env(state_dir)
     saved = {k: os.environ[k] for k in env}
     os.environ.update(env)
     try:

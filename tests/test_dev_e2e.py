@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from cdc_ops.stack import Stack, State
-from tests.conftest import ROOT, free_ports
+from cdc_ops.stack.scratch import free_ports
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 

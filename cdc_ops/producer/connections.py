@@ -26,6 +26,8 @@ from cdc_ops.settings import Settings
 
 Credentials = Callable[[], dict[str, Any]]
 
+CHECK_AFTER_IDLE_S = 1.0
+
 # SQLSTATEs that mean the server is going away or not ready yet.
 _UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
 # libpq reports connection failures without a SQLSTATE; these answers from the server (or the
@@ -126,6 +128,8 @@ class PooledDatabase:
         owner = self
 
         class RecordingConnection(psycopg.Connection):
+            last_used = 0.0  # monotonic time it was last given back to the pool
+
             @classmethod
             def connect(cls, *args: Any, **kw: Any) -> RecordingConnection:  # type: ignore[override]
                 try:
@@ -155,6 +159,10 @@ class PooledDatabase:
         )
 
     def _check(self, conn: psycopg.Connection) -> None:
+        # A connection used a moment ago is alive; only one that sat idle (the database may
+        # have stopped or restarted meanwhile) costs a round trip to check.
+        if time.monotonic() - getattr(conn, "last_used", 0.0) < CHECK_AFTER_IDLE_S:
+            return
         with deadline(conn, self._timeout_s):
             ConnectionPool.check_connection(conn)
 
@@ -164,8 +172,10 @@ class PooledDatabase:
             self._pool.open(wait=False)
         expired = None
         try:
-            with self._pool.connection() as conn, deadline(conn, self._query_timeout_s) as expired:
-                yield conn
+            with self._pool.connection() as conn:
+                with deadline(conn, self._query_timeout_s) as expired:
+                    yield conn
+                conn.last_used = time.monotonic()
         except PoolTimeout as exc:  # (a psycopg.OperationalError itself)
             cause = self.last_connect_error
             if cause is not None and not is_unavailable(cause):

@@ -13,7 +13,7 @@ from cdc_ops.cluster import (
 )
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
-from tests.conftest import make_state_dir
+from cdc_ops.stack.scratch import scratch_state_dir
 
 
 def test_rds_description_maps_to_state() -> None:
@@ -69,5 +69,5 @@ def test_local_observer_sees_the_real_postgres(
     assert state.endpoint == f"127.0.0.1:{stack_settings.local.ports.postgres}"
     # a state directory where nothing runs: the cluster is stopped
     idle = stack_settings.model_copy(deep=True)
-    idle.local.state_dir = make_state_dir("cdc-ops-test-idle-")
+    idle.local.state_dir = scratch_state_dir("cdc-ops-test-idle-")
     assert LocalClusterObserver(idle).observe().status == "stopped"

@@ -13,13 +13,13 @@ from pydantic import SecretStr
 
 from cdc_ops.devserver import write_dagster_yaml
 from cdc_ops.stack import Stack
-from tests.conftest import make_state_dir
+from cdc_ops.stack.scratch import scratch_state_dir
 
 
 def test_default_home_has_telemetry_off_and_embedded_storage() -> None:
     from cdc_ops.settings import load_settings
 
-    settings = load_settings(local={"state_dir": make_state_dir("cdc-ops-test-home-")})
+    settings = load_settings(local={"state_dir": scratch_state_dir("cdc-ops-test-home-")})
     home = write_dagster_yaml(settings)
     assert home == settings.state_dir / "dagster"
     assert yaml.safe_load((home / "dagster.yaml").read_text()) == {"telemetry": {"enabled": False}}
@@ -42,7 +42,7 @@ def test_postgres_storage_runs_on_a_real_database(local_stack: Stack) -> None:
         f"postgresql+psycopg2://{settings.database.user}:{password}"
         f"@127.0.0.1:{settings.local.ports.postgres}/dagster_storage"
     )
-    settings.dagster.home = make_state_dir("cdc-ops-test-pghome-")
+    settings.dagster.home = scratch_state_dir("cdc-ops-test-pghome-")
     settings.dagster.postgres_storage_url = SecretStr(url)
     saved = os.environ.get("CDC_OPS_DAGSTER_STORAGE_URL")
     try:

@@ -18,7 +18,8 @@ from cdc_ops.settings import Settings
 from cdc_ops.stack import Stack, State
 from cdc_ops.stack.kafka import tansu_binary
 from cdc_ops.stack.process import is_alive, spawn, terminate
-from tests.conftest import ROOT, free_ports
+from cdc_ops.stack.scratch import free_ports
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
