@@ -19,6 +19,7 @@ format: setup
 
 bench: setup
 	.venv/bin/python bench/stack_startup.py
+	.venv/bin/python bench/producer_api.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up
