@@ -15,7 +15,7 @@ settings = load_settings()
 defs = Definitions(
     assets=build_assets(settings),
     jobs=build_jobs(),
-    schedules=build_schedules(),
+    schedules=build_schedules(settings),
     sensors=build_sensors(),
     resources={"cdc_ops": CdcOpsResource()},
 )

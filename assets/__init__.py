@@ -12,22 +12,36 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 from assets.cluster import aurora_cluster
+from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
 from assets.replication_slot import replication_slot
 from assets.topics import build_topic_assets
+from assets.uptime import cluster_uptime
 from cdc_ops.settings import Settings
 
 OBSERVE_PIPELINE_JOB = "observe_pipeline"
 
 
 def build_assets(settings: Settings) -> list:
-    return [aurora_cluster, replication_slot, build_topic_assets(settings)]
+    return [aurora_cluster, replication_slot, build_topic_assets(settings), cluster_uptime]
+
+
+UPTIME_JOB = "cluster_uptime_job"
 
 
 def build_jobs() -> list:
     return [
         define_asset_job(
             OBSERVE_PIPELINE_JOB,
-            selection=AssetSelection.all(include_sources=True),
+            selection=AssetSelection.all(include_sources=True)
+            - AssetSelection.assets(cluster_uptime),
             description="Observe every part of the pipeline once: cluster, slot, topics.",
-        )
+        ),
+        define_asset_job(
+            UPTIME_JOB,
+            selection=AssetSelection.assets(cluster_uptime),
+            description="Recompute the cluster's uptime and savings.",
+        ),
+        auto_stop_job,
+        stop_cluster,
+        start_cluster,
     ]

@@ -6,6 +6,7 @@ from dagster import AssetKey
 
 AURORA_CLUSTER = AssetKey("aurora_cluster")
 REPLICATION_SLOT = AssetKey("replication_slot")
+CLUSTER_UPTIME = AssetKey("cluster_uptime")
 TOPIC_PREFIX = "kafka_topics"
 
 

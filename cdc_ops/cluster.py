@@ -1,8 +1,13 @@
-"""What state the Aurora cluster is in, read from RDS (aws) or the local PostgreSQL (local)."""
+"""What state the Aurora cluster is in, read from RDS (aws) or the local PostgreSQL (local).
+
+Locally the cluster's metadata (engine mode, tags, recorded actions) comes from the aurora
+cluster seeded in moto, and its status from the stack's real PostgreSQL process.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 import psycopg
@@ -11,6 +16,10 @@ from cdc_ops.aws import client
 from cdc_ops.settings import Environment, Settings
 
 ABSENT = "absent"
+# Tags through which every action of the control plane on the cluster is recorded.
+TAG_LAST_ACTION = "cdc-ops:last-action"
+TAG_LAST_ACTION_AT = "cdc-ops:last-action-at"
+TAG_LAST_ACTION_REASON = "cdc-ops:last-action-reason"
 
 
 @dataclass(frozen=True)
@@ -20,41 +29,105 @@ class ClusterMember:
 
 
 @dataclass(frozen=True)
+class RecordedAction:
+    action: str  # "stop" or "start"
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class ClusterState:
     cluster_id: str
     status: str  # RDS's vocabulary: available, stopped, starting, stopping, ... or "absent"
     engine: str = ""
     engine_version: str = ""
+    engine_mode: str = ""
     endpoint: str = ""
     reader_endpoint: str = ""
+    arn: str = ""
     members: tuple[ClusterMember, ...] = ()
     observed_via: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    global_cluster_id: str | None = None
+    blue_green_id: str | None = None
+
+    @property
+    def last_action(self) -> RecordedAction | None:
+        action, at = self.tags.get(TAG_LAST_ACTION), self.tags.get(TAG_LAST_ACTION_AT)
+        if not action or not at:
+            return None
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            return None
+        return RecordedAction(action, when, self.tags.get(TAG_LAST_ACTION_REASON, ""))
 
 
 class ClusterObserver(Protocol):
     def observe(self) -> ClusterState: ...
 
 
-def cluster_state_from_rds(cluster_id: str, described: dict[str, Any] | None) -> ClusterState:
-    """Map one DescribeDBClusters entry (or None when not found) to a ClusterState."""
+def cluster_state_from_rds(
+    cluster_id: str,
+    described: dict[str, Any] | None,
+    global_clusters: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    blue_green: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> ClusterState:
+    """Map DescribeDBClusters (one entry, or None when not found), DescribeGlobalClusters and
+    DescribeBlueGreenDeployments answers to a ClusterState."""
     if described is None:
         return ClusterState(cluster_id, ABSENT, observed_via="rds")
+    arn = described.get("DBClusterArn", "")
     endpoint = described.get("Endpoint", "")
     port = described.get("Port")
+    global_id = next(
+        (
+            g.get("GlobalClusterIdentifier")
+            for g in global_clusters
+            if any(m.get("DBClusterArn") == arn for m in g.get("GlobalClusterMembers", []))
+        ),
+        None,
+    )
+    blue_green_id = next(
+        (
+            d.get("BlueGreenDeploymentIdentifier")
+            for d in blue_green
+            if arn in (d.get("Source"), d.get("Target"))
+            and d.get("Status") not in ("SWITCHOVER_COMPLETED", "DELETING")
+        ),
+        None,
+    )
     return ClusterState(
         cluster_id=cluster_id,
         status=described.get("Status", "unknown"),
         engine=described.get("Engine", ""),
         engine_version=described.get("EngineVersion", ""),
+        engine_mode=described.get("EngineMode", "provisioned"),
         endpoint=f"{endpoint}:{port}" if endpoint and port else endpoint,
         reader_endpoint=described.get("ReaderEndpoint", ""),
+        arn=arn,
         members=tuple(
             ClusterMember(m["DBInstanceIdentifier"], bool(m.get("IsClusterWriter")))
             for m in described.get("DBClusterMembers", [])
         ),
         observed_via="rds",
         tags={t["Key"]: t["Value"] for t in described.get("TagList", [])},
+        global_cluster_id=global_id,
+        blue_green_id=blue_green_id,
+    )
+
+
+def describe_rds_cluster(rds: Any, cluster_id: str) -> ClusterState:
+    found = rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}])[
+        "DBClusters"
+    ]
+    if not found:
+        return cluster_state_from_rds(cluster_id, None)
+    return cluster_state_from_rds(
+        cluster_id,
+        found[0],
+        rds.describe_global_clusters().get("GlobalClusters", []),
+        rds.describe_blue_green_deployments().get("BlueGreenDeployments", []),
     )
 
 
@@ -64,40 +137,53 @@ class RdsClusterObserver:
         self._cluster_id = settings.names.cluster_id
 
     def observe(self) -> ClusterState:
-        found = self._rds.describe_db_clusters(
-            Filters=[{"Name": "db-cluster-id", "Values": [self._cluster_id]}]
-        )["DBClusters"]
-        return cluster_state_from_rds(self._cluster_id, found[0] if found else None)
+        return describe_rds_cluster(self._rds, self._cluster_id)
+
+
+def local_postgres_status(settings: Settings) -> str:
+    """available when the stack's PostgreSQL answers, stopped when its process is not running,
+    starting while the process lives but does not answer yet."""
+    from cdc_ops.stack import Stack  # the stack is a local-only concern
+
+    stack = Stack(settings)
+    postgres = stack.component("postgres")
+    if not stack.running(postgres):
+        return "stopped"
+    try:
+        with psycopg.connect(postgres.superuser_conninfo(), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return "starting"
+    return "available"
 
 
 class LocalClusterObserver:
-    """The local PostgreSQL is the cluster: answering means available, a dead process stopped."""
+    """The local PostgreSQL is the cluster; moto's seeded cluster carries its metadata."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     def observe(self) -> ClusterState:
-        from cdc_ops.stack import Stack  # the stack is a local-only concern
-
         settings = self._settings
-        stack = Stack(settings)
-        postgres = stack.component("postgres")
         endpoint = f"{settings.database.cluster_host}:{settings.database.cluster_port}"
-        member = (ClusterMember(f"{settings.names.cluster_id}-local", writer=True),)
-        base = dict(engine="postgresql", endpoint=endpoint, members=member,
-                    observed_via="local postgres")  # fmt: skip
-        if not stack.running(postgres):
-            return ClusterState(settings.names.cluster_id, "stopped", **base)
         try:
-            with psycopg.connect(postgres.superuser_conninfo(), connect_timeout=3) as conn:
-                row = conn.execute(
-                    "SELECT current_setting('server_version'), pg_is_in_recovery()"
-                ).fetchone()
-        except psycopg.OperationalError:
-            # the process lives but does not answer yet: starting up or shutting down
-            return ClusterState(settings.names.cluster_id, "starting", **base)
-        version, _in_recovery = row
-        return ClusterState(settings.names.cluster_id, "available", engine_version=version, **base)
+            metadata = describe_rds_cluster(client("rds", settings), settings.names.cluster_id)
+        except Exception:  # noqa: BLE001 - moto not running: the process state still counts
+            metadata = ClusterState(settings.names.cluster_id, ABSENT)
+        return replace(
+            metadata,
+            status=local_postgres_status(settings),
+            engine="postgresql",
+            engine_version=_local_version(settings),
+            endpoint=endpoint,
+            members=(ClusterMember(f"{settings.names.cluster_id}-local", writer=True),),
+            observed_via="local postgres",
+        )
+
+
+def _local_version(settings: Settings) -> str:
+    version = settings.local.postgres_bin_dir.parent.name
+    return f"{version} (local)"
 
 
 def cluster_observer(settings: Settings) -> ClusterObserver:

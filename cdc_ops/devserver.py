@@ -59,6 +59,11 @@ def run_dev(settings: Settings, *, start_stack: bool = True, config_file: str | 
     if start_stack:
         results = stack.up(progress=lambda m: print(m, flush=True))
         started = [r.component for r in results if r.action != "already running"]
+        if "postgres" in started:
+            # a start like any other: the hourly auto-stop gives it the full inactivity window
+            from cdc_ops.cluster_control import cluster_controller
+
+            cluster_controller(settings).record("start", "local stack started by cdc-ops dev")
     home = write_dagster_yaml(settings)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     if config_file:

@@ -26,6 +26,10 @@ DEFAULT_CONFIG_FILE = Path("cdc-ops.yaml")
 GiB = 1024**3
 
 
+# The seeds' deployment environments: dev minimal, test with proxy and auto-stop, prod without.
+DeployEnvironment = Literal["dev", "test", "prod"]
+
+
 class Environment(StrEnum):
     LOCAL = "local"
     AWS = "aws"
@@ -101,7 +105,7 @@ class ResourceNames(_Section):
     """Names shared with Terraform, so what is observed is what was created."""
 
     project: str = "cdc-streaming"
-    environment: str = "test"
+    environment: DeployEnvironment = "test"
     cluster_id: str | None = None
     proxy_name: str | None = None
     api_name: str | None = None
@@ -138,7 +142,6 @@ class Thresholds(_Section):
     borrow_latency_warn_ms: float = Field(100.0, ge=0)
     borrow_latency_critical_ms: float = Field(1000.0, ge=0)
     borrowed_ratio_warn: float = Field(0.8, gt=0, le=1)
-    inactivity_window_h: float = Field(3.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -189,6 +192,27 @@ class Dsql(_Section):
         return self
 
 
+class AutoStop(_Section):
+    """The hourly inactivity auto-stop of the Aurora cluster (the seeds' cost saver)."""
+
+    # Only these environments are ever stopped; prod never is, whatever this list says.
+    environments: list[DeployEnvironment] = ["test"]
+    inactivity_window_h: float = Field(3.0, gt=0)
+    # CloudWatch period of the AWS/ApiGateway Count query (API Gateway publishes per minute)
+    metric_period_s: int = Field(300, ge=1)
+    # a cluster tagged with this key and a value of off/false/disabled/no is left alone
+    opt_out_tag: str = "cdc-ops:auto-stop"
+    cron: str = "0 * * * *"
+    # what one hour of the cluster's compute costs (all instances), for the savings figure
+    hourly_price_usd: float = Field(0.58, ge=0)
+
+    @model_validator(mode="after")
+    def _never_prod(self) -> AutoStop:
+        if "prod" in self.environments:
+            raise ValueError("auto_stop.environments may not include prod")
+        return self
+
+
 class DagsterUi(_Section):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
@@ -231,6 +255,7 @@ class Settings(BaseSettings):
     dagster: DagsterUi = Field(default_factory=DagsterUi)
     producer_api: ProducerApi = Field(default_factory=ProducerApi)
     dsql: Dsql = Field(default_factory=Dsql)
+    auto_stop: AutoStop = Field(default_factory=AutoStop)
 
     @classmethod
     def settings_customise_sources(

@@ -57,7 +57,8 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
         assert graph["kafka_topics/filtered_car_created_events"] == [
             "kafka_topics/raw_business_events"
         ]
-        assert len(graph) == 7
+        assert graph["cluster_uptime"] == ["aurora_cluster"]
+        assert len(graph) == 8
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

@@ -65,7 +65,8 @@ def test_local_observer_sees_the_real_postgres(
 ) -> None:
     state = LocalClusterObserver(local_stack.settings).observe()
     assert state.status == "available"
-    assert state.engine_version.startswith("15.")
+    assert state.engine_version == "15 (local)"
+    assert state.tags["environment"] == "test"  # metadata from the cluster seeded in moto
     assert state.endpoint == f"127.0.0.1:{stack_settings.local.ports.postgres}"
     # a state directory where nothing runs: the cluster is stopped
     idle = stack_settings.model_copy(deep=True)

@@ -117,3 +117,32 @@ def test_invalid_yaml_reports_line_and_column(clean_env: Path) -> None:
 def test_ports_must_differ(clean_env: Path) -> None:
     with pytest.raises(SettingsError, match="ports.kafka and ports.postgres are both 5000"):
         load_settings(local={"ports": {"postgres": 5000, "kafka": 5000}})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"auto_stop": {"inactivity_window_h": -1}},
+         "auto_stop.inactivity_window_h: Input should be greater than 0 (got -1)"),
+        ({"names": {"environment": "staging"}},
+         "names.environment: Input should be 'dev', 'test' or 'prod' (got 'staging')"),
+        ({"auto_stop": {"environments": ["test", "prod"]}},
+         "auto_stop: auto_stop.environments may not include prod"),
+        ({"dsql": {"token_reuse_s": 900}},
+         "dsql: token_reuse_s must be shorter than token_ttl_s"),
+    ],
+)  # fmt: skip
+def test_lifecycle_settings_are_checked_at_load(clean_env: Path, overrides, message) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings(**overrides)
+    assert message in str(err.value)
+
+
+def test_bad_window_in_a_file_names_key_and_line(clean_env: Path) -> None:
+    (clean_env / "cdc-ops.yaml").write_text("auto_stop:\n  inactivity_window_h: -3\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "auto_stop.inactivity_window_h: Input should be greater than 0 (got -3)" in str(
+        err.value
+    )
+    assert "[cdc-ops.yaml:2]" in str(err.value)

@@ -1,0 +1,32 @@
+"""Auto-stop Lambda, run hourly by EventBridge: the same decision as the Dagster schedule.
+
+Lambda handler: lambdas.auto_stop.handler.handler
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from cdc_ops.auto_stop import Policy, activity_reader, run_auto_stop
+from cdc_ops.cluster_control import cluster_controller
+from cdc_ops.settings import load_settings
+
+logger = Logger(service="aurora-auto-stop")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = load_settings()
+    run = run_auto_stop(
+        cluster_controller(settings), activity_reader(settings), Policy.from_settings(settings)
+    )
+    answer = {
+        "cluster_id": run.cluster.cluster_id,
+        "action": run.decision.action.value,
+        "reason": run.decision.reason,
+        "evidence": run.decision.evidence,
+        "outcome": run.result.outcome if run.result else None,
+    }
+    logger.info("auto-stop decision", extra=answer)
+    return answer
