@@ -20,6 +20,7 @@ format: setup
 bench: setup
 	.venv/bin/python bench/stack_startup.py
 	.venv/bin/python bench/producer_api.py
+	.venv/bin/python bench/auto_stop_savings.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up

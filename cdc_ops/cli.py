@@ -92,8 +92,61 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64",
                          help="the Lambda's architecture (default x86_64)")  # fmt: skip
 
+    cluster = commands.add_parser(
+        "cluster",
+        help="the Aurora cluster: status, stop, start, auto-stop",
+        description="Acts on the cluster (never its instances), only from available/stopped, "
+        "recording each action and its reason as cluster tags. Locally the stack's PostgreSQL "
+        "is really stopped and started.",
+    )
+    cluster_actions = cluster.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cluster_actions.add_parser("status", help="status, engine, endpoint and the last action")
+    for verb in ("stop", "start"):
+        sub = cluster_actions.add_parser(verb, help=f"{verb} the cluster now (idempotent)")
+        sub.add_argument("--reason", default="requested from the command line")
+    auto = cluster_actions.add_parser(
+        "auto-stop", help="run the auto-stop decision once (what the hourly schedule does)"
+    )
+    auto.add_argument("--dry-run", action="store_true", help="decide and explain; do not stop")
+
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
+
+
+def _cluster(settings: Settings, args: argparse.Namespace) -> int:
+    from cdc_ops.auto_stop import Policy, activity_reader, auto_stop_decision, run_auto_stop
+    from cdc_ops.cluster_control import cluster_controller, utc_now
+
+    controller = cluster_controller(settings)
+    if args.action == "status":
+        state = controller.describe()
+        last = state.last_action
+        console.print_json(json.dumps({
+            "cluster_id": state.cluster_id, "status": state.status,
+            "engine": f"{state.engine} {state.engine_version}".strip(),
+            "endpoint": state.endpoint, "observed_via": state.observed_via,
+            "last_action": None if last is None else
+            {"action": last.action, "at": last.at.isoformat(), "reason": last.reason},
+        }))  # fmt: skip
+        return 0
+    if args.action in ("stop", "start"):
+        result = getattr(controller, args.action)(f"manual: {args.reason}")
+        console.print(f"{args.action}: {result.outcome} (was {result.status_before})",
+                      highlight=False)  # fmt: skip
+        return 0
+    policy = Policy.from_settings(settings)
+    if args.dry_run:
+        now = utc_now()
+        activity = activity_reader(settings).read(now, policy.window)
+        decision = auto_stop_decision(now, controller.describe(), activity, policy)
+        outcome = "dry run: nothing done"
+    else:
+        run = run_auto_stop(controller, activity_reader(settings), policy)
+        decision = run.decision
+        outcome = run.result.outcome if run.result else "nothing done"
+    console.print(f"{decision.action.value}: {decision.reason} ({outcome})", highlight=False)
+    console.print_json(json.dumps(decision.evidence))
+    return 0
 
 
 def _api_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -201,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _api_serve(settings, args)
         if args.command == "lambda":
             return _lambda_package(args)
+        if args.command == "cluster":
+            return _cluster(settings, args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0

@@ -53,12 +53,16 @@ class ActionResult:
 
 
 class PowerSwitch(Protocol):
+    name: str
+
     def status(self, state: ClusterState) -> str: ...
     def stop(self, state: ClusterState) -> None: ...
     def start(self, state: ClusterState) -> None: ...
 
 
 class RdsPower:
+    name = "rds"
+
     def __init__(self, rds: Any) -> None:
         self._rds = rds
 
@@ -74,6 +78,8 @@ class RdsPower:
 
 class LocalPower:
     """The stack's PostgreSQL is really stopped and started; moto's cluster follows."""
+
+    name = "local postgres"
 
     def __init__(self, settings: Settings, rds: Any) -> None:
         self._settings = settings
@@ -114,7 +120,7 @@ class ClusterController:
         state = describe_rds_cluster(self._rds, self._cluster_id)
         if state.status == "absent":
             raise ClusterNotFound(f"cluster {self._cluster_id} does not exist")
-        return replace(state, status=self._power.status(state))
+        return replace(state, status=self._power.status(state), observed_via=self._power.name)
 
     def stop(self, reason: str) -> ActionResult:
         return self._act("stop", "available", "stopped", reason)

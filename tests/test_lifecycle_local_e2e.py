@@ -127,3 +127,25 @@ def test_idle_stop_then_request_starts_it_again(lifecycle_stack: Stack, api_url:
     assert 0 < figures["stopped_percent_7d"].value < 100
     assert figures["unknown_hours_7d"].value > 167.9
     assert figures["observations"].value == 2
+
+
+def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> None:
+    cli = str(ROOT / ".venv/bin/cdc-ops")
+    postgres = lifecycle_stack.component("postgres")
+
+    def run(*args: str) -> str:
+        out = subprocess.run([cli, "cluster", *args], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return " ".join(out.stdout.split())
+
+    assert run("stop", "--reason", "maintenance") == "stop: stopping (was available)"
+    assert not lifecycle_stack.running(postgres)
+    assert run("stop") == "stop: already stopped (was stopped)"
+    status = run("status")
+    assert '"status": "stopped"' in status and '"reason": "manual: maintenance"' in status
+    assert run("auto-stop", "--dry-run").startswith(
+        "nothing to do: the cluster is stopped; auto-stop acts only on available"
+    )
+    assert run("start") == "start: starting (was stopped)"
+    assert lifecycle_stack.running(postgres)
+    assert "started by cdc-ops at" in run("auto-stop", "--dry-run")
