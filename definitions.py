@@ -16,6 +16,6 @@ defs = Definitions(
     assets=build_assets(settings),
     jobs=build_jobs(),
     schedules=build_schedules(settings),
-    sensors=build_sensors(),
+    sensors=build_sensors(settings),
     resources={"cdc_ops": CdcOpsResource()},
 )

@@ -13,6 +13,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 from assets.cluster import aurora_cluster
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
+from assets.rds_proxy import rds_proxy
 from assets.replication_slot import replication_slot
 from assets.topics import build_topic_assets
 from assets.uptime import cluster_uptime
@@ -22,7 +23,13 @@ OBSERVE_PIPELINE_JOB = "observe_pipeline"
 
 
 def build_assets(settings: Settings) -> list:
-    return [aurora_cluster, replication_slot, build_topic_assets(settings), cluster_uptime]
+    return [
+        aurora_cluster,
+        rds_proxy,
+        replication_slot,
+        build_topic_assets(settings),
+        cluster_uptime,
+    ]
 
 
 UPTIME_JOB = "cluster_uptime_job"

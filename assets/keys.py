@@ -7,6 +7,7 @@ from dagster import AssetKey
 AURORA_CLUSTER = AssetKey("aurora_cluster")
 REPLICATION_SLOT = AssetKey("replication_slot")
 CLUSTER_UPTIME = AssetKey("cluster_uptime")
+RDS_PROXY = AssetKey("rds_proxy")
 TOPIC_PREFIX = "kafka_topics"
 
 

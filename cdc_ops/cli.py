@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -109,8 +110,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     auto.add_argument("--dry-run", action="store_true", help="decide and explain; do not stop")
 
+    load = commands.add_parser(
+        "load",
+        help="put the proxy under load (more clients than its pool) to see saturation alerts",
+    )
+    load.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
+    load.add_argument("--seconds", type=float, default=30, help="how long (default 30)")
+    load.add_argument("--query-seconds", type=float, default=0.5,
+                      help="how long each query holds a connection (default 0.5)")  # fmt: skip
+
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
+
+
+def _load(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from cdc_ops.proxy_load import ProxyLoad
+
+    load = ProxyLoad(settings, args.clients, args.query_seconds).start()
+    with console.status(f"{args.clients} clients on {settings.database.proxy_host}:"
+                        f"{settings.database.proxy_port} for {args.seconds:g}s"):  # fmt: skip
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(args.seconds)
+    report = load.stop()
+    console.print(
+        f"{report.queries} queries by {report.clients} clients in {report.seconds}s:"
+        f" mean {report.mean_ms} ms, max {report.max_ms} ms (each holds {args.query_seconds}s),"
+        f" {report.errors} client error(s)",
+        highlight=False,
+    )
+    return 0
 
 
 def _cluster(settings: Settings, args: argparse.Namespace) -> int:
@@ -256,6 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lambda_package(args)
         if args.command == "cluster":
             return _cluster(settings, args)
+        if args.command == "load":
+            return _load(settings, args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0

@@ -142,6 +142,8 @@ class Thresholds(_Section):
     borrow_latency_warn_ms: float = Field(100.0, ge=0)
     borrow_latency_critical_ms: float = Field(1000.0, ge=0)
     borrowed_ratio_warn: float = Field(0.8, gt=0, le=1)
+    # any session pinned to a database connection defeats RDS Proxy's multiplexing
+    pinned_sessions_warn: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -213,6 +215,39 @@ class AutoStop(_Section):
         return self
 
 
+class Alerts(_Section):
+    """Where alerts go and how often a standing one is repeated."""
+
+    destinations: list[Literal["log", "sns", "webhook"]] = ["log"]
+    sns_topic_arn: str | None = None
+    # a Slack-compatible incoming webhook; its URL carries a token, so it is a secret
+    webhook_url: SecretStr | None = None
+    cooldown_s: int = Field(3600, ge=0)
+    retry_attempts: int = Field(3, ge=1)
+    retry_backoff_s: float = Field(1.0, ge=0)
+    runbook_base_url: str = "docs/runbook.md"
+
+    @model_validator(mode="after")
+    def _destinations_configured(self) -> Alerts:
+        if "sns" in self.destinations and not self.sns_topic_arn:
+            raise ValueError("destination sns needs alerts.sns_topic_arn")
+        if "webhook" in self.destinations and not self.webhook_url:
+            raise ValueError("destination webhook needs alerts.webhook_url")
+        return self
+
+
+class ProxyMonitor(_Section):
+    """RDS Proxy saturation (PgBouncer locally)."""
+
+    # proxies to watch; default: names.proxy_name
+    proxy_names: list[str] = []
+    sensor_interval_s: int = Field(60, ge=5)
+    metric_period_s: int = Field(60, ge=1)
+    lookback_s: int = Field(300, ge=60)
+    # how many recent ticks the rds_proxy asset keeps as its short time series
+    series_length: int = Field(30, ge=1)
+
+
 class DagsterUi(_Section):
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
@@ -256,6 +291,8 @@ class Settings(BaseSettings):
     producer_api: ProducerApi = Field(default_factory=ProducerApi)
     dsql: Dsql = Field(default_factory=Dsql)
     auto_stop: AutoStop = Field(default_factory=AutoStop)
+    alerts: Alerts = Field(default_factory=Alerts)
+    proxy: ProxyMonitor = Field(default_factory=ProxyMonitor)
 
     @classmethod
     def settings_customise_sources(
@@ -316,6 +353,25 @@ class Settings(BaseSettings):
             self.dsql.auth = self.dsql.auth or "iam"
             self.dsql.sslmode = self.dsql.sslmode or "require"
         return self
+
+    @property
+    def proxy_names(self) -> list[str]:
+        return self.proxy.proxy_names or [self.names.proxy_name or ""]
+
+    def secret_values(self) -> list[str]:
+        """Every secret in these settings, so that alert payloads can be scrubbed of them."""
+        found: list[str] = []
+
+        def walk(model: BaseModel) -> None:
+            for name in type(model).model_fields:
+                value = getattr(model, name)
+                if isinstance(value, SecretStr) and value.get_secret_value():
+                    found.append(value.get_secret_value())
+                elif isinstance(value, BaseModel):
+                    walk(value)
+
+        walk(self)
+        return found
 
     @property
     def state_dir(self) -> Path:

@@ -1,9 +1,13 @@
-"""Alerting sensors: slot lag, proxy saturation, connector health, run failures (issues 5 and 6)."""
+"""Alerting sensors: proxy saturation and run failures (slot lag and connector health later)."""
 
 from __future__ import annotations
 
 from dagster import SensorDefinition
 
+from cdc_ops.settings import Settings
+from sensors.proxy_saturation import build_proxy_saturation_sensor
+from sensors.run_failure import run_failure_alerts
 
-def build_sensors() -> list[SensorDefinition]:
-    return []
+
+def build_sensors(settings: Settings) -> list[SensorDefinition]:
+    return [build_proxy_saturation_sensor(settings), run_failure_alerts]

@@ -1,0 +1,33 @@
+"""Alert on every failed run of this code location."""
+
+from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+
+from assets.resources import CdcOpsResource
+from cdc_ops.alerts import Alert, Alerter, Notification, Severity, runbook_link
+from cdc_ops.cluster_control import utc_now
+
+
+def run_failure_alert(job_name: str, run_id: str, message: str, runbook: str) -> Alert:
+    return Alert(
+        source="run_failure",
+        key=f"run_failure/{job_name}/{run_id}",
+        severity=Severity.CRITICAL,
+        summary=f"Dagster run of {job_name} failed",
+        details=message,
+        values={"job": job_name, "run_id": run_id},
+        runbook=runbook,
+    )
+
+
+@run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Sends an alert for any failed run of this code location.",
+)
+def run_failure_alerts(context: RunFailureSensorContext, cdc_ops: CdcOpsResource) -> None:
+    settings = cdc_ops.settings()
+    run = context.dagster_run
+    message = context.failure_event.message or "run failed"
+    alert = run_failure_alert(run.job_name, run.run_id, message,
+                              runbook_link(settings, "dagster-run-failed"))  # fmt: skip
+    Alerter(settings).send([Notification("event", alert, utc_now())])
