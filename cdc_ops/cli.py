@@ -129,10 +129,10 @@ def _load(settings: Settings, args: argparse.Namespace) -> int:
     from cdc_ops.proxy_load import ProxyLoad
 
     load = ProxyLoad(settings, args.clients, args.query_seconds).start()
-    with console.status(f"{args.clients} clients on {settings.database.proxy_host}:"
-                        f"{settings.database.proxy_port} for {args.seconds:g}s"):  # fmt: skip
-        with contextlib.suppress(KeyboardInterrupt):
-            time.sleep(args.seconds)
+    where = f"{settings.database.proxy_host}:{settings.database.proxy_port}"
+    status = console.status(f"{args.clients} clients on {where} for {args.seconds:g}s")
+    with status, contextlib.suppress(KeyboardInterrupt):
+        time.sleep(args.seconds)
     report = load.stop()
     console.print(
         f"{report.queries} queries by {report.clients} clients in {report.seconds}s:"
