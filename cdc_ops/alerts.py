@@ -143,7 +143,18 @@ def payload(notification: Notification, scrub: Callable[[str], str]) -> dict[str
         "runbook": a.runbook,
         "at": notification.at.isoformat(),
     }
-    return json.loads(scrub(json.dumps(body, default=str)))
+    return _scrub_all(json.loads(json.dumps(body, default=str)), scrub)
+
+
+def _scrub_all(value: Any, scrub: Callable[[str], str]) -> Any:
+    """Scrub every string in a JSON-shaped value (keys included)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(str(k)): _scrub_all(v, scrub) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_all(v, scrub) for v in value]
+    return value
 
 
 def headline(body: dict[str, Any]) -> str:

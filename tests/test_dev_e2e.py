@@ -58,7 +58,8 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
             "kafka_topics/raw_business_events"
         ]
         assert graph["cluster_uptime"] == ["aurora_cluster"]
-        assert len(graph) == 8
+        assert graph["rds_proxy"] == ["aurora_cluster"]
+        assert len(graph) == 9
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

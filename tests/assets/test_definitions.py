@@ -68,7 +68,8 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
             for e in result.get_asset_observation_events()
         }
         logs = " ".join(str(e.message) for e in instance.all_logs(result.run_id))
-    assert len(observed) == 7
+    assert len(observed) == 8  # cluster, proxy, slot, five topics
+    assert observed[AssetKey("rds_proxy")]["source"] == "pgbouncer"
     cluster = observed[AURORA_CLUSTER]
     assert (cluster["status"], cluster["observed_via"]) == ("available", "local postgres")
     assert cluster["endpoint"] == f"127.0.0.1:{settings.local.ports.postgres}"
