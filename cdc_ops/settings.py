@@ -236,6 +236,31 @@ class Alerts(_Section):
         return self
 
 
+class Connector(_Section):
+    """The CDC source connector and where it runs."""
+
+    name: str = "business-events-cdc"
+    # debezium (Kafka Connect), confluent_v2 (PostgresCdcSourceV2), confluent_fixed and
+    # confluent_basic (PostgresCdcSource with and without ExtractNewRecordState)
+    variant: Literal["debezium", "confluent_v2", "confluent_fixed", "confluent_basic"] = "debezium"
+    # where it runs: the local embedded Debezium engine, a Kafka Connect REST worker, or
+    # Confluent Cloud's Connect API
+    backend: Literal["embedded", "kafka_connect", "confluent_cloud"] | None = None
+    connect_url: str | None = None
+    confluent_environment: str | None = None
+    confluent_cluster: str | None = None
+    confluent_api_key: SecretStr | None = None
+    confluent_api_secret: SecretStr | None = None
+    confluent_url: str = "https://api.confluent.cloud"
+    heartbeat_interval_ms: int = Field(10_000, ge=100)
+    snapshot_mode: str = "initial"
+    # connector-health sensor: restart failed tasks after n*n+n minutes, at most this often
+    max_restarts: int = Field(5, ge=0)
+    restart_backoff_cap_s: int = Field(3600, ge=1)
+    health_interval_s: int = Field(60, ge=5)
+    request_timeout_s: float = Field(15.0, gt=0)
+
+
 class ProxyMonitor(_Section):
     """RDS Proxy saturation (PgBouncer locally)."""
 
@@ -293,6 +318,7 @@ class Settings(BaseSettings):
     auto_stop: AutoStop = Field(default_factory=AutoStop)
     alerts: Alerts = Field(default_factory=Alerts)
     proxy: ProxyMonitor = Field(default_factory=ProxyMonitor)
+    connector: Connector = Field(default_factory=Connector)
 
     @classmethod
     def settings_customise_sources(
@@ -331,6 +357,7 @@ class Settings(BaseSettings):
                 self.dsql.user = self.database.user
             self.dsql.auth = self.dsql.auth or "password"
             self.dsql.sslmode = self.dsql.sslmode or "prefer"
+            self.connector.backend = self.connector.backend or "embedded"
         else:
             missing = [
                 key
@@ -352,6 +379,10 @@ class Settings(BaseSettings):
                 )
             self.dsql.auth = self.dsql.auth or "iam"
             self.dsql.sslmode = self.dsql.sslmode or "require"
+            c = self.connector
+            c.backend = c.backend or (
+                "confluent_cloud" if c.confluent_environment else "kafka_connect"
+            )
         return self
 
     @property

@@ -1,0 +1,282 @@
+"""Where the connector runs, behind one interface: Kafka Connect REST, Confluent Cloud's Connect
+API, or (locally) the embedded Debezium engine of the stack.
+
+The REST clients retry what the services document as transient: 409 while a Connect cluster
+rebalances, 429 and 5xx, and connection errors, with exponential back-off and a cap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+
+from cdc_ops.errors import CdcOpsError
+from cdc_ops.settings import Settings
+
+RUNNING = "RUNNING"
+FAILED = "FAILED"
+ABSENT = "ABSENT"
+
+
+class ConnectorError(CdcOpsError):
+    """The connector service refused a request or stayed unreachable."""
+
+
+class ConnectorNotFound(ConnectorError):
+    """404: no connector of that name."""
+
+
+class ApplyResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    id: int
+    state: str
+    worker_id: str = ""
+    trace: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    name: str
+    state: str  # RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED, RESTARTING, or ABSENT
+    tasks: list[TaskStatus] = field(default_factory=list)
+    worker_id: str = ""
+    trace: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            self.state == RUNNING
+            and bool(self.tasks)
+            and all(t.state == RUNNING for t in self.tasks)
+        )
+
+    @property
+    def failed_tasks(self) -> list[TaskStatus]:
+        return [t for t in self.tasks if t.state == FAILED]
+
+
+def status_from_rest(body: dict[str, Any]) -> ConnectorStatus:
+    """Kafka Connect's GET /connectors/{name}/status (Confluent Cloud answers the same shape)."""
+    connector = body.get("connector", {})
+    return ConnectorStatus(
+        name=body.get("name", ""),
+        state=connector.get("state", "UNKNOWN"),
+        tasks=[
+            TaskStatus(
+                int(t.get("id", 0)),
+                t.get("state", "UNKNOWN"),
+                t.get("worker_id", ""),
+                t.get("trace") or t.get("msg") or "",
+            )  # fmt: skip
+            for t in body.get("tasks", [])
+        ],
+        worker_id=connector.get("worker_id", ""),
+        trace=connector.get("trace") or connector.get("msg") or "",
+    )
+
+
+class ConnectorBackend(Protocol):
+    kind: str
+
+    def apply(self, config: dict[str, str]) -> ApplyResult: ...
+    def status(self) -> ConnectorStatus: ...
+    def restart(self, include_tasks: bool = True, only_failed: bool = True) -> ConnectorStatus: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> None: ...
+    def offsets(self) -> list[dict[str, Any]]: ...
+
+
+_TRANSIENT = {409, 429, 500, 502, 503, 504}
+
+
+class _Rest:
+    def __init__(self, http: httpx.Client, attempts: int = 5, backoff_s: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self._http = http
+        self._attempts = attempts
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt == self._attempts:
+                    raise ConnectorError(f"{method} {url}: {exc}") from exc
+            else:
+                if response.status_code == 404:
+                    raise ConnectorNotFound(f"{method} {url}: 404 {_message(response)}")
+                if response.status_code not in _TRANSIENT or attempt == self._attempts:
+                    if response.status_code >= 400:
+                        raise ConnectorError(
+                            f"{method} {url}: {response.status_code} {_message(response)}"
+                        )
+                    return response
+            self._sleep(min(self._backoff_s * 2 ** (attempt - 1), 30))
+        raise AssertionError("unreachable")
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):  # Confluent Cloud: {"error": {"code", "message"}}
+            return str(error.get("message", error))
+        return str(body.get("message", body))
+    return str(body)[:200]
+
+
+class KafkaConnectBackend:
+    """Apache Kafka Connect's REST API (self-managed workers)."""
+
+    kind = "kafka_connect"
+
+    def __init__(self, base_url: str, name: str, http: httpx.Client | None = None,
+                 **retry: Any) -> None:  # fmt: skip
+        self._base = f"{base_url.rstrip('/')}/connectors/{name}"
+        self._name = name
+        self._rest = _Rest(http or httpx.Client(timeout=15), **retry)
+
+    def apply(self, config: dict[str, str]) -> ApplyResult:
+        """PUT the configuration; nothing is sent when it is already what runs."""
+        desired = {k: v for k, v in config.items() if k != "name"} | {"name": self._name}
+        try:
+            current = self._rest.request("GET", f"{self._base}/config").json()
+        except ConnectorNotFound:
+            current = None
+        if current == desired:
+            return ApplyResult.UNCHANGED
+        response = self._rest.request("PUT", f"{self._base}/config", json=desired)
+        return ApplyResult.CREATED if response.status_code == 201 else ApplyResult.UPDATED
+
+    def status(self) -> ConnectorStatus:
+        try:
+            return status_from_rest(self._rest.request("GET", f"{self._base}/status").json())
+        except ConnectorNotFound:
+            return ConnectorStatus(self._name, ABSENT)
+
+    def restart(self, include_tasks: bool = True, only_failed: bool = True) -> ConnectorStatus:
+        params = {
+            "includeTasks": str(include_tasks).lower(),
+            "onlyFailed": str(only_failed).lower(),
+        }
+        response = self._rest.request("POST", f"{self._base}/restart", params=params)
+        # 202 carries the states being restarted; 204 (connector only) carries nothing
+        if response.status_code == 202 and response.content:
+            return status_from_rest(response.json())
+        return self.status()
+
+    def pause(self) -> None:
+        self._rest.request("PUT", f"{self._base}/pause")
+
+    def resume(self) -> None:
+        self._rest.request("PUT", f"{self._base}/resume")
+
+    def stop(self) -> None:
+        self._rest.request("PUT", f"{self._base}/stop")
+
+    def offsets(self) -> list[dict[str, Any]]:
+        return self._rest.request("GET", f"{self._base}/offsets").json().get("offsets", [])
+
+
+class ConfluentCloudBackend:
+    """Confluent Cloud's Connect API (connect/v1), authenticated with a Cloud API key."""
+
+    kind = "confluent_cloud"
+
+    def __init__(self, base_url: str, environment: str, cluster: str, name: str,
+                 api_key: str, api_secret: str, http: httpx.Client | None = None,
+                 **retry: Any) -> None:  # fmt: skip
+        self._base = (
+            f"{base_url.rstrip('/')}/connect/v1/environments/{environment}"
+            f"/clusters/{cluster}/connectors/{name}"
+        )
+        self._name = name
+        self._rest = _Rest(
+            http or httpx.Client(timeout=15, auth=httpx.BasicAuth(api_key, api_secret)), **retry
+        )
+
+    def apply(self, config: dict[str, str]) -> ApplyResult:
+        desired = {k: v for k, v in config.items() if k != "name"} | {"name": self._name}
+        try:
+            current = self._rest.request("GET", f"{self._base}/config").json()
+        except ConnectorNotFound:
+            current = None
+        # the API masks secrets it returns: compare everything else
+        if current is not None and _comparable(current) == _comparable(desired):
+            return ApplyResult.UNCHANGED
+        self._rest.request("PUT", f"{self._base}/config", json=desired)
+        return ApplyResult.CREATED if current is None else ApplyResult.UPDATED
+
+    def status(self) -> ConnectorStatus:
+        try:
+            return status_from_rest(self._rest.request("GET", f"{self._base}/status").json())
+        except ConnectorNotFound:
+            return ConnectorStatus(self._name, ABSENT)
+
+    def restart(self, include_tasks: bool = True, only_failed: bool = True) -> ConnectorStatus:
+        # Confluent Cloud restarts failed tasks itself and offers no restart call: a pause and
+        # a resume make the service reschedule the connector and its tasks.
+        self.pause()
+        self.resume()
+        return self.status()
+
+    def pause(self) -> None:
+        self._rest.request("PUT", f"{self._base}/pause")
+
+    def resume(self) -> None:
+        self._rest.request("PUT", f"{self._base}/resume")
+
+    def stop(self) -> None:
+        self.pause()
+
+    def offsets(self) -> list[dict[str, Any]]:
+        return self._rest.request("GET", f"{self._base}/offsets").json().get("offsets", [])
+
+
+_MASKED = ("database.password", "kafka.api.key", "kafka.api.secret")
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _MASKED}
+
+
+def connector_backend(settings: Settings) -> ConnectorBackend:
+    c = settings.connector
+    retry = {"attempts": 5}
+    if c.backend == "kafka_connect":
+        if not c.connect_url:
+            raise ConnectorError("connector.backend=kafka_connect needs connector.connect_url")
+        return KafkaConnectBackend(c.connect_url, c.name,
+                                   httpx.Client(timeout=c.request_timeout_s), **retry)  # fmt: skip
+    if c.backend == "confluent_cloud":
+        if not (c.confluent_environment and c.confluent_cluster and c.confluent_api_key
+                and c.confluent_api_secret):  # fmt: skip
+            raise ConnectorError(
+                "connector.backend=confluent_cloud needs connector.confluent_environment,"
+                " confluent_cluster, confluent_api_key and confluent_api_secret"
+            )
+        return ConfluentCloudBackend(
+            c.confluent_url, c.confluent_environment, c.confluent_cluster, c.name,
+            c.confluent_api_key.get_secret_value(), c.confluent_api_secret.get_secret_value(),
+            **retry,
+        )  # fmt: skip
+    from cdc_ops.connector.embedded import EmbeddedBackend
+
+    return EmbeddedBackend(settings)

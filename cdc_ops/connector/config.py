@@ -1,0 +1,170 @@
+"""The CDC source connector's configuration: one typed model, the seeds' four variants.
+
+- debezium: io.debezium.connector.postgresql.PostgresConnector on Kafka Connect, with
+  ExtractNewRecordState; Flink SQL with `__op`.
+- confluent_v2: Confluent Cloud's PostgresCdcSourceV2, with ExtractNewRecordState.
+- confluent_fixed: Confluent Cloud's PostgresCdcSource, with ExtractNewRecordState.
+- confluent_basic: PostgresCdcSource without it (deprecated): no `__op`, the no-op Flink SQL.
+
+Every variant: JSON converters without schemas, the table public.business_events, slot
+business_events_cdc_slot with pgoutput, a heartbeat that writes the heartbeat table (so an idle
+database still confirms WAL), routing of every record to raw-business-events, and the cluster
+endpoint - never the proxy, which does not carry replication.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cdc_ops.settings import Settings
+
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+DEBEZIUM_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
+
+
+class Variant(StrEnum):
+    DEBEZIUM = "debezium"
+    CONFLUENT_V2 = "confluent_v2"
+    CONFLUENT_FIXED = "confluent_fixed"
+    CONFLUENT_BASIC = "confluent_basic"
+
+
+class FlinkSqlVariant(StrEnum):
+    WITH_OP = "with_op"  # the connector adds __op, __table, __ts_ms
+    NO_OP = "no_op"  # Flink has to make do without them
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """What a rendered variant needs from its surroundings."""
+
+    variant: Variant
+    config: dict[str, str]
+    flink_sql: FlinkSqlVariant
+    deprecated: bool = False
+
+
+class DeprecatedConnectorVariant(DeprecationWarning):
+    """confluent_basic lacks ExtractNewRecordState; Flink must add the CDC fields itself."""
+
+
+def heartbeat_query(table: str) -> str:
+    return (
+        f"INSERT INTO {table} (id, beat_at) VALUES (1, now())"
+        " ON CONFLICT (id) DO UPDATE SET beat_at = EXCLUDED.beat_at"
+    )
+
+
+def _common(settings: Settings) -> dict[str, str]:
+    db, names, c = settings.database, settings.names, settings.connector
+    password = db.password.get_secret_value() if db.password else ""
+    return {
+        "name": c.name,
+        "tasks.max": "1",
+        # the cluster endpoint: RDS Proxy does not carry logical replication
+        "database.hostname": db.cluster_host or "",
+        "database.port": str(db.cluster_port),
+        "database.user": db.user,
+        "database.password": password,
+        "database.dbname": db.name,
+        "table.include.list": "public.business_events",
+        "slot.name": names.replication_slot,
+        "plugin.name": "pgoutput",
+        "publication.name": names.publication,
+        # cdc-ops creates the publication with the schema; the connector must not widen it
+        "publication.autocreate.mode": "disabled",
+        "heartbeat.interval.ms": str(c.heartbeat_interval_ms),
+        "heartbeat.action.query": heartbeat_query(names.heartbeat_table),
+        "snapshot.mode": c.snapshot_mode,
+    }
+
+
+def _unwrap_and_route(raw_topic: str, unwrap: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    transforms = []
+    if unwrap:
+        transforms.append("unwrap")
+        out |= {
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.unwrap.add.fields": "op,table,ts_ms",
+            # deletes become a record with __deleted=true instead of disappearing
+            "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
+        }
+    transforms.append("route")
+    out |= {
+        "transforms": ",".join(transforms),
+        "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.route.regex": ".*",
+        "transforms.route.replacement": raw_topic,
+    }
+    return out
+
+
+def render(settings: Settings, variant: Variant | str | None = None) -> ConnectorSpec:
+    """The connector configuration for a variant (default: connector.variant in settings)."""
+    chosen = Variant(variant or settings.connector.variant)
+    raw = settings.names.raw_topic
+    common = _common(settings)
+    if chosen is Variant.DEBEZIUM:
+        config = {
+            "connector.class": DEBEZIUM_CLASS,
+            **common,
+            "topic.prefix": settings.names.project,
+            "key.converter": JSON_CONVERTER,
+            "key.converter.schemas.enable": "false",
+            "value.converter": JSON_CONVERTER,
+            "value.converter.schemas.enable": "false",
+            # JSONB arrives as a JSON string; timestamps with time zone as ISO-8601 strings
+            "decimal.handling.mode": "string",
+            **_unwrap_and_route(raw, unwrap=True),
+        }
+        return ConnectorSpec(chosen, config, FlinkSqlVariant.WITH_OP)
+    managed = {
+        "kafka.auth.mode": "KAFKA_API_KEY",
+        "kafka.api.key": _secret(settings.kafka.api_key),
+        "kafka.api.secret": _secret(settings.kafka.api_secret),
+        "output.data.format": "JSON",
+        "output.key.format": "JSON",
+    }
+    if chosen is Variant.CONFLUENT_V2:
+        config = {
+            "connector.class": "PostgresCdcSourceV2",
+            **common,
+            **managed,
+            "topic.prefix": settings.names.project,
+            **_unwrap_and_route(raw, unwrap=True),
+        }
+        return ConnectorSpec(chosen, config, FlinkSqlVariant.WITH_OP)
+    legacy = {
+        "connector.class": "PostgresCdcSource",
+        **common,
+        **managed,
+        "database.server.name": settings.names.project,
+    }
+    if chosen is Variant.CONFLUENT_FIXED:
+        return ConnectorSpec(
+            chosen, legacy | _unwrap_and_route(raw, unwrap=True), FlinkSqlVariant.WITH_OP
+        )
+    warnings.warn(
+        "connector variant confluent_basic has no ExtractNewRecordState: records carry no "
+        "__op/__table/__ts_ms and need the no-op Flink SQL; use confluent_v2 or confluent_fixed",
+        DeprecatedConnectorVariant,
+        stacklevel=2,
+    )
+    return ConnectorSpec(
+        chosen, legacy | _unwrap_and_route(raw, unwrap=False), FlinkSqlVariant.NO_OP, True
+    )
+
+
+def _secret(value: object) -> str:
+    return value.get_secret_value() if value is not None else ""  # type: ignore[attr-defined]
+
+
+SECRET_KEYS = ("database.password", "kafka.api.secret", "kafka.api.key")
+
+
+def redacted(config: dict[str, str]) -> dict[str, str]:
+    """The configuration as it may be shown (Dagster metadata, logs)."""
+    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in config.items()}

@@ -1,0 +1,156 @@
+"""Kafka Connect and Confluent Cloud clients against their documented request/response shapes."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from cdc_ops.connector.backends import (
+    ABSENT,
+    ApplyResult,
+    ConfluentCloudBackend,
+    ConnectorError,
+    KafkaConnectBackend,
+)
+
+CONNECT = "http://connect.test:8083"
+NAME = "business-events-cdc"
+BASE = f"{CONNECT}/connectors/{NAME}"
+STATUS = {
+    "name": NAME,
+    "connector": {"state": "RUNNING", "worker_id": "10.0.0.1:8083"},
+    "tasks": [
+        {"id": 0, "state": "FAILED", "worker_id": "10.0.0.1:8083",
+         "trace": "org.apache.kafka.connect.errors.ConnectException: slot in use"},
+    ],
+    "type": "source",
+}  # fmt: skip
+
+
+def backend(**kw) -> KafkaConnectBackend:
+    return KafkaConnectBackend(CONNECT, NAME, httpx.Client(), sleep=lambda _s: None, **kw)
+
+
+@respx.mock
+def test_apply_creates_updates_and_leaves_an_identical_config_alone() -> None:
+    respx.get(f"{BASE}/config").mock(side_effect=[httpx.Response(404, json={"error_code": 404,
+                                     "message": f"Connector {NAME} not found"})])  # fmt: skip
+    put = respx.put(f"{BASE}/config").mock(return_value=httpx.Response(201, json={"name": NAME}))
+    assert backend().apply({"connector.class": "X", "a": "1"}) == ApplyResult.CREATED
+    assert json.loads(put.calls.last.request.content) == {"connector.class": "X", "a": "1",
+                                                          "name": NAME}  # fmt: skip
+
+    respx.get(f"{BASE}/config").mock(return_value=httpx.Response(
+        200, json={"connector.class": "X", "a": "1", "name": NAME}))  # fmt: skip
+    assert backend().apply({"connector.class": "X", "a": "1"}) == ApplyResult.UNCHANGED
+    assert put.call_count == 1  # nothing sent
+    put.mock(return_value=httpx.Response(200, json={"name": NAME}))
+    assert backend().apply({"connector.class": "X", "a": "2"}) == ApplyResult.UPDATED
+
+
+@respx.mock
+def test_status_tasks_and_absent() -> None:
+    respx.get(f"{BASE}/status").mock(return_value=httpx.Response(200, json=STATUS))
+    status = backend().status()
+    assert status.state == "RUNNING" and not status.healthy
+    assert [t.id for t in status.failed_tasks] == [0]
+    assert "slot in use" in status.failed_tasks[0].trace
+    respx.get(f"{BASE}/status").mock(return_value=httpx.Response(404, json={"error_code": 404}))
+    assert backend().status().state == ABSENT
+
+
+@respx.mock
+def test_restart_failed_tasks_answers_202_with_states() -> None:
+    restarting = {**STATUS, "tasks": [{"id": 0, "state": "RESTARTING", "worker_id": "w"}]}
+    route = respx.post(f"{BASE}/restart").mock(return_value=httpx.Response(202, json=restarting))
+    status = backend().restart()
+    assert route.calls.last.request.url.params["includeTasks"] == "true"
+    assert route.calls.last.request.url.params["onlyFailed"] == "true"
+    assert status.tasks[0].state == "RESTARTING"
+
+
+STALE = (
+    "Cannot complete request momentarily due to stale configuration (typically caused by a"
+    " concurrent config change)"
+)
+
+
+@respx.mock
+def test_409_during_a_rebalance_is_retried() -> None:
+    route = respx.put(f"{BASE}/pause").mock(side_effect=[
+        httpx.Response(409, json={"error_code": 409, "message": STALE}),
+        httpx.Response(409, json={"error_code": 409, "message": "rebalance in progress"}),
+        httpx.Response(202),
+    ])  # fmt: skip
+    backend().pause()
+    assert route.call_count == 3
+
+
+@respx.mock
+def test_persistent_409_and_other_errors_name_the_call() -> None:
+    respx.put(f"{BASE}/resume").mock(return_value=httpx.Response(
+        409, json={"error_code": 409, "message": "rebalance in progress"}))  # fmt: skip
+    with pytest.raises(ConnectorError, match=r"PUT .*/resume: 409 rebalance in progress"):
+        backend(attempts=3).resume()
+    respx.put(f"{BASE}/stop").mock(return_value=httpx.Response(
+        400, json={"error_code": 400, "message": "bad"}))  # fmt: skip
+    with pytest.raises(ConnectorError, match="400 bad"):
+        backend().stop()
+
+
+@respx.mock
+def test_offsets() -> None:
+    body = {"offsets": [{"partition": {"server": "cdc-streaming"},
+                         "offset": {"lsn": 24023128, "txId": 555}}]}  # fmt: skip
+    respx.get(f"{BASE}/offsets").mock(return_value=httpx.Response(200, json=body))
+    assert backend().offsets()[0]["offset"]["lsn"] == 24023128
+
+
+CC = "https://api.confluent.test"
+CC_BASE = f"{CC}/connect/v1/environments/env-abc/clusters/lkc-123/connectors/{NAME}"
+
+
+def cloud() -> ConfluentCloudBackend:
+    return ConfluentCloudBackend(CC, "env-abc", "lkc-123", NAME, "CLOUDKEY", "CLOUDSECRET",
+                                 sleep=lambda _s: None)  # fmt: skip
+
+
+@respx.mock
+def test_confluent_cloud_config_uses_basic_auth_and_ignores_masked_secrets() -> None:
+    respx.get(f"{CC_BASE}/config").mock(return_value=httpx.Response(200, json={
+        "connector.class": "PostgresCdcSourceV2", "database.password": "****************",
+        "name": NAME}))  # fmt: skip
+    put = respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(200, json={}))
+    same = {"connector.class": "PostgresCdcSourceV2", "database.password": "real"}
+    assert cloud().apply(same) == ApplyResult.UNCHANGED
+    assert cloud().apply({**same, "tasks.max": "1"}) == ApplyResult.UPDATED
+    auth = put.calls.last.request.headers["authorization"]
+    assert auth == httpx.BasicAuth("CLOUDKEY", "CLOUDSECRET")._auth_header
+
+
+@respx.mock
+def test_confluent_cloud_status_errors_and_restart_by_pause_resume() -> None:
+    body = {
+        "name": NAME,
+        "connector": {"state": "FAILED", "worker_id": NAME,
+                      "trace": "Unable to connect to the database"},
+        "tasks": [{"id": 0, "state": "FAILED", "msg": "login failed"}],
+        "type": "source",
+    }  # fmt: skip
+    respx.get(f"{CC_BASE}/status").mock(return_value=httpx.Response(200, json=body))
+    status = cloud().status()
+    assert (status.state, status.trace) == ("FAILED", "Unable to connect to the database")
+    assert status.tasks[0].trace == "login failed"
+    pause = respx.put(f"{CC_BASE}/pause").mock(return_value=httpx.Response(202))
+    resume = respx.put(f"{CC_BASE}/resume").mock(return_value=httpx.Response(202))
+    cloud().restart()
+    assert pause.call_count == resume.call_count == 1
+    respx.get(f"{CC_BASE}/config").mock(return_value=httpx.Response(
+        404, json={"error": {"code": 404, "message": "connector not found"}}))  # fmt: skip
+    invalid = {"error": {"code": 400, "message": "Invalid value for database.hostname"}}
+    respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(400, json=invalid))
+    with pytest.raises(ConnectorError, match="400 Invalid value for database.hostname"):
+        cloud().apply({"connector.class": "PostgresCdcSourceV2"})
