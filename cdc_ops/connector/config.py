@@ -14,6 +14,7 @@ endpoint - never the proxy, which does not carry replication.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,10 +79,12 @@ def _common(settings: Settings) -> dict[str, str]:
         "heartbeat.interval.ms": str(c.heartbeat_interval_ms),
         "heartbeat.action.query": heartbeat_query(names.heartbeat_table),
         "snapshot.mode": c.snapshot_mode,
+        # a delete is one record with __deleted=true; no extra null-valued tombstone after it
+        "tombstones.on.delete": "false",
     }
 
 
-def _unwrap_and_route(raw_topic: str, unwrap: bool) -> dict[str, str]:
+def _unwrap_and_route(prefix: str, raw_topic: str, unwrap: bool) -> dict[str, str]:
     out: dict[str, str] = {}
     transforms = []
     if unwrap:
@@ -96,7 +99,8 @@ def _unwrap_and_route(raw_topic: str, unwrap: bool) -> dict[str, str]:
     out |= {
         "transforms": ",".join(transforms),
         "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
-        "transforms.route.regex": ".*",
+        # only the table's records: heartbeats keep their own topic
+        "transforms.route.regex": rf"{re.escape(prefix)}\.public\.business_events",
         "transforms.route.replacement": raw_topic,
     }
     return out
@@ -106,6 +110,7 @@ def render(settings: Settings, variant: Variant | str | None = None) -> Connecto
     """The connector configuration for a variant (default: connector.variant in settings)."""
     chosen = Variant(variant or settings.connector.variant)
     raw = settings.names.raw_topic
+    prefix = settings.names.project
     common = _common(settings)
     if chosen is Variant.DEBEZIUM:
         config = {
@@ -118,7 +123,7 @@ def render(settings: Settings, variant: Variant | str | None = None) -> Connecto
             "value.converter.schemas.enable": "false",
             # JSONB arrives as a JSON string; timestamps with time zone as ISO-8601 strings
             "decimal.handling.mode": "string",
-            **_unwrap_and_route(raw, unwrap=True),
+            **_unwrap_and_route(prefix, raw, unwrap=True),
         }
         return ConnectorSpec(chosen, config, FlinkSqlVariant.WITH_OP)
     managed = {
@@ -134,7 +139,7 @@ def render(settings: Settings, variant: Variant | str | None = None) -> Connecto
             **common,
             **managed,
             "topic.prefix": settings.names.project,
-            **_unwrap_and_route(raw, unwrap=True),
+            **_unwrap_and_route(prefix, raw, unwrap=True),
         }
         return ConnectorSpec(chosen, config, FlinkSqlVariant.WITH_OP)
     legacy = {
@@ -145,7 +150,7 @@ def render(settings: Settings, variant: Variant | str | None = None) -> Connecto
     }
     if chosen is Variant.CONFLUENT_FIXED:
         return ConnectorSpec(
-            chosen, legacy | _unwrap_and_route(raw, unwrap=True), FlinkSqlVariant.WITH_OP
+            chosen, legacy | _unwrap_and_route(prefix, raw, unwrap=True), FlinkSqlVariant.WITH_OP
         )
     warnings.warn(
         "connector variant confluent_basic has no ExtractNewRecordState: records carry no "
@@ -154,7 +159,7 @@ def render(settings: Settings, variant: Variant | str | None = None) -> Connecto
         stacklevel=2,
     )
     return ConnectorSpec(
-        chosen, legacy | _unwrap_and_route(raw, unwrap=False), FlinkSqlVariant.NO_OP, True
+        chosen, legacy | _unwrap_and_route(prefix, raw, unwrap=False), FlinkSqlVariant.NO_OP, True
     )
 
 

@@ -25,8 +25,8 @@ class Component(ABC):
         self.state_dir = settings.state_dir
 
     @property
-    def port(self) -> int:
-        return getattr(self.settings.local.ports, self.name)
+    def port(self) -> int | None:
+        return getattr(self.settings.local.ports, self.name, None)
 
     @property
     def port_setting(self) -> str:
@@ -34,7 +34,7 @@ class Component(ABC):
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.port}" if self.port else "(no port)"
 
     @property
     def home(self) -> Path:

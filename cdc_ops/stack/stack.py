@@ -12,6 +12,7 @@ from enum import StrEnum
 from cdc_ops.errors import PortInUseError, StackError
 from cdc_ops.settings import Settings
 from cdc_ops.stack.component import Component
+from cdc_ops.stack.connector import ConnectorComponent
 from cdc_ops.stack.kafka import KafkaComponent
 from cdc_ops.stack.moto import MotoComponent
 from cdc_ops.stack.pgbouncer import PgBouncerComponent
@@ -23,6 +24,8 @@ COMPONENTS: tuple[type[Component], ...] = (
     PgBouncerComponent,
     KafkaComponent,
     MotoComponent,
+    # last: it needs the database, the broker and its topics
+    ConnectorComponent,
 )
 COMPONENT_NAMES = tuple(c.name for c in COMPONENTS)
 
@@ -107,7 +110,7 @@ class Stack:
 
     @staticmethod
     def _check_port(component: Component) -> None:
-        if port_in_use(component.host, component.port):
+        if component.port is not None and port_in_use(component.host, component.port):
             raise PortInUseError(
                 f"{component.name}: port {component.port} on {component.host} is in use by a"
                 f" process this stack did not start; free it or set {component.port_setting}"
@@ -167,11 +170,8 @@ class Stack:
         for component in self.select(names):
             record = self.record(component)
             if record is None:
-                detail = (
-                    f"port {component.port} is held by another process"
-                    if port_in_use(component.host, component.port)
-                    else ""
-                )
+                held = component.port is not None and port_in_use(component.host, component.port)
+                detail = f"port {component.port} is held by another process" if held else ""
                 rows.append(StatusRow(component.name, component.address, State.STOPPED, detail))
             elif not is_alive(record):
                 rows.append(

@@ -33,6 +33,8 @@ def test_recommended_variants_unwrap_route_and_use_the_cluster_endpoint(variant)
     assert c["transforms.unwrap.add.fields"] == "op,table,ts_ms"
     assert c["transforms.unwrap.delete.tombstone.handling.mode"] == "rewrite"
     assert c["transforms.route.replacement"] == "raw-business-events"
+    assert c["transforms.route.regex"] == r"cdc\-streaming\.public\.business_events"
+    assert c["tombstones.on.delete"] == "false"
     assert (c["slot.name"], c["plugin.name"]) == ("business_events_cdc_slot", "pgoutput")
     assert c["table.include.list"] == "public.business_events"
     assert c["heartbeat.action.query"].startswith("INSERT INTO cdc_heartbeat")

@@ -1,0 +1,76 @@
+"""Connector health: restart what failed, with back-off, and call for help when that does not
+work (pure).
+
+Connectors leave failed tasks FAILED; the n-th restart in a row waits n*n+n minutes after the
+previous one (0, 2, 6, 12, 20, ... capped), and after `max_restarts` the sensor stops trying and
+raises a critical alert. A healthy connector resets the count and resolves the alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from cdc_ops.alerts import Alert, Severity
+from cdc_ops.connector.backends import ABSENT, ConnectorStatus
+
+
+@dataclass(frozen=True)
+class HealthMemory:
+    restarts: int = 0
+    last_restart_at: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HealthDecision:
+    restart: bool
+    reason: str
+    memory: HealthMemory
+    alerts: list[Alert]
+
+
+def backoff(restarts_so_far: int, cap_s: int) -> timedelta:
+    n = restarts_so_far
+    return min(timedelta(minutes=n * n + n), timedelta(seconds=cap_s))
+
+
+def connector_health(
+    status: ConnectorStatus,
+    memory: HealthMemory,
+    now: datetime,
+    max_restarts: int,
+    cap_s: int,
+    runbook: str = "",
+) -> HealthDecision:
+    key = f"connector/{status.name}/failed"
+    if status.healthy:
+        return HealthDecision(False, "connector and all tasks RUNNING", HealthMemory(), [])
+    if status.state == ABSENT:
+        return HealthDecision(False, "connector is not configured", memory, [])
+    if status.state in ("PAUSED", "STOPPED"):
+        return HealthDecision(False, f"connector is {status.state} on purpose", memory, [])
+    failed = [f"task {t.id}: {t.state}" for t in status.tasks if t.state != "RUNNING"]
+    what = f"connector {status.state}" + (f", {', '.join(failed)}" if failed else "")
+    trace = status.trace or next((t.trace for t in status.failed_tasks if t.trace), "")
+    if memory.restarts >= max_restarts:
+        alert = Alert(
+            "connector_health", key, Severity.CRITICAL,
+            f"CDC connector {status.name} still failing after {memory.restarts} restarts ({what})",
+            details=trace[:2000], values={"state": status.state, "restarts": memory.restarts},
+            runbook=f"{runbook}#connector-failed" if runbook else "",
+        )  # fmt: skip
+        return HealthDecision(False, f"gave up after {memory.restarts} restarts", memory, [alert])
+    wait = backoff(memory.restarts, cap_s)
+    last = datetime.fromisoformat(memory.last_restart_at) if memory.last_restart_at else None
+    if last is not None and now - last < wait:
+        return HealthDecision(False, f"{what}; next restart after {last + wait:%H:%M:%S}",
+                              memory, [])  # fmt: skip
+    return HealthDecision(
+        True,
+        f"{what}; restart {memory.restarts + 1} of {max_restarts}",
+        HealthMemory(memory.restarts + 1, now.isoformat()),
+        [],
+    )
