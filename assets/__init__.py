@@ -12,9 +12,11 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 from assets.cluster import aurora_cluster
+from assets.connector import cdc_connector, connector_running
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
 from assets.rds_proxy import rds_proxy
 from assets.replication_slot import replication_slot
+from assets.slot_checks import slot_present, slot_retained_wal, slot_wal_status
 from assets.topics import build_topic_assets
 from assets.uptime import cluster_uptime
 from cdc_ops.settings import Settings
@@ -27,9 +29,14 @@ def build_assets(settings: Settings) -> list:
         aurora_cluster,
         rds_proxy,
         replication_slot,
+        cdc_connector,
         build_topic_assets(settings),
         cluster_uptime,
     ]
+
+
+def build_checks() -> list:
+    return [connector_running, slot_present, slot_retained_wal, slot_wal_status]
 
 
 UPTIME_JOB = "cluster_uptime_job"
@@ -40,7 +47,7 @@ def build_jobs() -> list:
         define_asset_job(
             OBSERVE_PIPELINE_JOB,
             selection=AssetSelection.all(include_sources=True)
-            - AssetSelection.assets(cluster_uptime),
+            - AssetSelection.assets(cluster_uptime, cdc_connector),
             description="Observe every part of the pipeline once: cluster, slot, topics.",
         ),
         define_asset_job(

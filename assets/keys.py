@@ -8,6 +8,7 @@ AURORA_CLUSTER = AssetKey("aurora_cluster")
 REPLICATION_SLOT = AssetKey("replication_slot")
 CLUSTER_UPTIME = AssetKey("cluster_uptime")
 RDS_PROXY = AssetKey("rds_proxy")
+CDC_CONNECTOR = AssetKey("cdc_connector")
 TOPIC_PREFIX = "kafka_topics"
 
 

@@ -13,7 +13,7 @@ from dagster import (
     multi_observable_source_asset,
 )
 
-from assets.keys import REPLICATION_SLOT, topic_key
+from assets.keys import CDC_CONNECTOR, topic_key
 from assets.resources import CdcOpsResource
 from cdc_ops.kafka_topics import TopicAdmin
 from cdc_ops.settings import Settings
@@ -23,8 +23,7 @@ def topic_specs(settings: Settings) -> list[AssetSpec]:
     names = settings.names
     raw = AssetSpec(
         topic_key(names.raw_topic),
-        # Issue 6 puts the CDC connector between the slot and this topic.
-        deps=[REPLICATION_SLOT],
+        deps=[CDC_CONNECTOR],
         description=f"Kafka topic `{names.raw_topic}`: every change captured from business_events.",
         metadata={"topic": names.raw_topic},
         group_name="kafka",

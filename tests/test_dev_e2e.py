@@ -53,13 +53,14 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
         }
         assert graph["aurora_cluster"] == []
         assert graph["replication_slot"] == ["aurora_cluster"]
-        assert graph["kafka_topics/raw_business_events"] == ["replication_slot"]
+        assert graph["cdc_connector"] == ["replication_slot"]
+        assert graph["kafka_topics/raw_business_events"] == ["cdc_connector"]
         assert graph["kafka_topics/filtered_car_created_events"] == [
             "kafka_topics/raw_business_events"
         ]
         assert graph["cluster_uptime"] == ["aurora_cluster"]
         assert graph["rds_proxy"] == ["aurora_cluster"]
-        assert len(graph) == 9
+        assert len(graph) == 10
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

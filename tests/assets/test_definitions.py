@@ -45,7 +45,8 @@ def test_lineage_runs_cluster_slot_raw_topic_filtered_topics() -> None:
     graph = defs.resolve_asset_graph()
     raw = topic_key(settings.names.raw_topic)
     assert graph.get(REPLICATION_SLOT).parent_keys == {AURORA_CLUSTER}
-    assert graph.get(raw).parent_keys == {REPLICATION_SLOT}
+    assert graph.get(AssetKey("cdc_connector")).parent_keys == {REPLICATION_SLOT}
+    assert graph.get(raw).parent_keys == {AssetKey("cdc_connector")}
     for topic in settings.names.filtered_topics:
         assert graph.get(topic_key(topic)).parent_keys == {raw}
     assert topic_key("filtered-car-created-events") == AssetKey(
@@ -76,7 +77,7 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
     assert cluster["members"] == [
         {"instance": f"{settings.names.cluster_id}-local", "writer": True}
     ]
-    assert observed[REPLICATION_SLOT]["state"] == "absent"
+    assert observed[REPLICATION_SLOT]["state"] == "present"  # the local connector's slot
     raw = observed[topic_key(settings.names.raw_topic)]
     assert (raw["exists"], raw["partitions"], sorted(raw["end_offsets"])) == (
         True,

@@ -11,13 +11,29 @@ from cdc_ops.stack import Stack
 pytestmark = pytest.mark.e2e
 
 
+def with_slot(stack: Stack, name: str):
+    settings = stack.settings.model_copy(deep=True)
+    settings.names.replication_slot = name
+    return settings
+
+
 def test_absent_slot_is_a_visible_state(local_stack: Stack) -> None:
+    slot = observe_slot(with_slot(local_stack, "no_such_slot"))
+    assert (slot.name, slot.state, slot.lag_bytes) == ("no_such_slot", "absent", None)
+
+
+def test_the_connectors_slot_is_active(local_stack: Stack) -> None:
     slot = observe_slot(local_stack.settings)
-    assert (slot.name, slot.state, slot.lag_bytes) == ("business_events_cdc_slot", "absent", None)
+    assert (slot.name, slot.state, slot.plugin) == (
+        "business_events_cdc_slot",
+        "present",
+        "pgoutput",
+    )
+    assert slot.active and slot.wal_status == "reserved"
 
 
 def test_an_unconsumed_slot_shows_lag_growing(local_stack: Stack) -> None:
-    settings = local_stack.settings
+    settings = with_slot(local_stack, "test_unconsumed_slot")
     name = settings.names.replication_slot
     with connect(settings) as conn:
         conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (name,))

@@ -38,6 +38,8 @@ def test_every_component_runs_and_says_so(local_stack: Stack) -> None:
     cluster_id = local_stack.settings.names.cluster_id
     assert f"RDS cluster {cluster_id}: available (aurora-postgresql)" in rows["moto"].detail
     assert "pool size 5" in rows["pgbouncer"].detail
+    assert rows["connector"].detail.startswith("Debezium embedded: RUNNING")
+    assert rows["connector"].address == "(no port)"
 
 
 def test_up_again_changes_nothing(local_stack: Stack) -> None:
@@ -59,7 +61,7 @@ def test_status_cli_prints_json_and_exits_zero_when_all_run(local_stack: Stack) 
     rows = json.loads(out.stdout)
     assert [(r["component"], r["state"]) for r in rows] == [
         ("postgres", "running"), ("pgbouncer", "running"), ("kafka", "running"),
-        ("moto", "running"),
+        ("moto", "running"), ("connector", "running"),
     ]  # fmt: skip
 
 
