@@ -22,6 +22,7 @@ bench: setup
 	.venv/bin/python bench/producer_api.py
 	.venv/bin/python bench/auto_stop_savings.py
 	.venv/bin/python bench/sensor_tick.py
+	.venv/bin/python bench/cdc_latency.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up

@@ -79,6 +79,7 @@ def _common(settings: Settings) -> dict[str, str]:
         "heartbeat.interval.ms": str(c.heartbeat_interval_ms),
         "heartbeat.action.query": heartbeat_query(names.heartbeat_table),
         "snapshot.mode": c.snapshot_mode,
+        "poll.interval.ms": str(c.poll_interval_ms),
         # a delete is one record with __deleted=true; no extra null-valued tombstone after it
         "tombstones.on.delete": "false",
     }
