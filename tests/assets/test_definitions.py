@@ -87,3 +87,30 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
     # no secret reaches Dagster's metadata or its logs
     password = settings.database.password.get_secret_value()
     assert password not in repr(observed) and password not in logs
+
+
+@pytest.mark.e2e
+def test_materializing_the_connector_applies_config_and_its_check_passes(
+    local_stack: Stack,
+) -> None:
+    from dagster import AssetKey, materialize
+
+    from assets.connector import cdc_connector, connector_running
+    from assets.resources import CdcOpsResource
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [cdc_connector],
+            instance=instance,
+            resources={"cdc_ops": CdcOpsResource()},
+            selection=[AssetKey("cdc_connector")],
+        )
+        assert result.success
+        metadata = result.asset_materializations_for_node("cdc_connector")[0].metadata
+        # the stack wrote the same rendered configuration when it started the connector
+        assert metadata["result"].value == "unchanged"
+        assert (metadata["backend"].value, metadata["variant"].value) == ("embedded", "debezium")
+        assert metadata["state"].value == "RUNNING"
+        assert metadata["config"].value["database.password"] == "***"
+        check = connector_running(CdcOpsResource())
+        assert check.passed
