@@ -119,8 +119,45 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--query-seconds", type=float, default=0.5,
                       help="how long each query holds a connection (default 0.5)")  # fmt: skip
 
+    filters = commands.add_parser(
+        "filters",
+        help="compile flink_sql/filters.yaml to Flink SQL, check or diff the committed SQL",
+        description="The committed SQL lives in flink_sql/generated/ (confluent, confluent-no-op, "
+        "apache-flink). `check` exits 1 when it is stale.",
+    )
+    filter_actions = filters.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for verb, text in (
+        ("compile", "write flink_sql/generated/*.sql"),
+        ("check", "exit 1 if the committed SQL is not what filters.yaml gives"),
+        ("diff", "show how the committed SQL differs from filters.yaml's"),
+    ):
+        sub = filter_actions.add_parser(verb, help=text)
+        sub.add_argument("--file", help="filters file (default flink_sql/filters.yaml)")
+
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
+
+
+def _filters(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cdc_ops.filters import files
+
+    source = Path(args.file) if args.file else files.FILTERS_FILE
+    if args.action == "compile":
+        changed = files.write(source)
+        for path in changed:
+            console.print(f"wrote {path}", highlight=False)
+        console.print(f"{len(changed)} file(s) changed", highlight=False)
+        return 0
+    if args.action == "check":
+        stale = files.stale(source)
+        for path in stale:
+            print(f"stale: {path} (run `cdc-ops filters compile`)", file=sys.stderr)
+        return 1 if stale else 0
+    text = files.diff(source)
+    print(text, end="")
+    return 1 if text else 0
 
 
 def _load(settings: Settings, args: argparse.Namespace) -> int:
@@ -288,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cluster(settings, args)
         if args.command == "load":
             return _load(settings, args)
+        if args.command == "filters":
+            return _filters(args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0
