@@ -7,15 +7,13 @@ rebalances, 429 and 5xx, and connection errors, with exponential back-off and a 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
 
-from cdc_ops.errors import CdcOpsError
+from cdc_ops.rest import RestError, RestNotFound, RetryingRest
 from cdc_ops.settings import Settings
 
 RUNNING = "RUNNING"
@@ -23,12 +21,9 @@ FAILED = "FAILED"
 ABSENT = "ABSENT"
 
 
-class ConnectorError(CdcOpsError):
-    """The connector service refused a request or stayed unreachable."""
-
-
-class ConnectorNotFound(ConnectorError):
-    """404: no connector of that name."""
+# The REST clients' errors, under the names callers of the connector use.
+ConnectorError = RestError
+ConnectorNotFound = RestNotFound
 
 
 class ApplyResult(StrEnum):
@@ -98,50 +93,6 @@ class ConnectorBackend(Protocol):
     def offsets(self) -> list[dict[str, Any]]: ...
 
 
-_TRANSIENT = {409, 429, 500, 502, 503, 504}
-
-
-class _Rest:
-    def __init__(self, http: httpx.Client, attempts: int = 5, backoff_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
-        self._http = http
-        self._attempts = attempts
-        self._backoff_s = backoff_s
-        self._sleep = sleep
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        for attempt in range(1, self._attempts + 1):
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                if attempt == self._attempts:
-                    raise ConnectorError(f"{method} {url}: {exc}") from exc
-            else:
-                if response.status_code == 404:
-                    raise ConnectorNotFound(f"{method} {url}: 404 {_message(response)}")
-                if response.status_code not in _TRANSIENT or attempt == self._attempts:
-                    if response.status_code >= 400:
-                        raise ConnectorError(
-                            f"{method} {url}: {response.status_code} {_message(response)}"
-                        )
-                    return response
-            self._sleep(min(self._backoff_s * 2 ** (attempt - 1), 30))
-        raise AssertionError("unreachable")
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):  # Confluent Cloud: {"error": {"code", "message"}}
-            return str(error.get("message", error))
-        return str(body.get("message", body))
-    return str(body)[:200]
-
-
 class KafkaConnectBackend:
     """Apache Kafka Connect's REST API (self-managed workers)."""
 
@@ -151,7 +102,7 @@ class KafkaConnectBackend:
                  **retry: Any) -> None:  # fmt: skip
         self._base = f"{base_url.rstrip('/')}/connectors/{name}"
         self._name = name
-        self._rest = _Rest(http or httpx.Client(timeout=15), **retry)
+        self._rest = RetryingRest(http or httpx.Client(timeout=15), **retry)
 
     def apply(self, config: dict[str, str]) -> ApplyResult:
         """PUT the configuration; nothing is sent when it is already what runs."""
@@ -208,7 +159,7 @@ class ConfluentCloudBackend:
             f"/clusters/{cluster}/connectors/{name}"
         )
         self._name = name
-        self._rest = _Rest(
+        self._rest = RetryingRest(
             http or httpx.Client(timeout=15, auth=httpx.BasicAuth(api_key, api_secret)), **retry
         )
 
