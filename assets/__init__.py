@@ -13,6 +13,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 from assets.cluster import aurora_cluster
 from assets.connector import cdc_connector, connector_running
+from assets.flink import build_statement_assets, current_filters, redeploy_filters
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
 from assets.rds_proxy import rds_proxy
 from assets.replication_slot import replication_slot
@@ -25,12 +26,14 @@ OBSERVE_PIPELINE_JOB = "observe_pipeline"
 
 
 def build_assets(settings: Settings) -> list:
+    filters = current_filters()
     return [
+        *build_statement_assets(settings, filters),
         aurora_cluster,
         rds_proxy,
         replication_slot,
         cdc_connector,
-        build_topic_assets(settings),
+        *build_topic_assets(settings, filters),
         cluster_uptime,
     ]
 
@@ -55,6 +58,7 @@ def build_jobs() -> list:
             selection=AssetSelection.assets(cluster_uptime),
             description="Recompute the cluster's uptime and savings.",
         ),
+        redeploy_filters,
         auto_stop_job,
         stop_cluster,
         start_cluster,

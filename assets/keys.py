@@ -12,6 +12,13 @@ CDC_CONNECTOR = AssetKey("cdc_connector")
 TOPIC_PREFIX = "kafka_topics"
 
 
+STATEMENT_PREFIX = "flink_statements"
+
+
+def statement_key(name: str) -> AssetKey:
+    return AssetKey([STATEMENT_PREFIX, name.replace("-", "_")])
+
+
 def topic_key(topic: str) -> AssetKey:
     """Asset keys allow [A-Za-z0-9_]; topic names use hyphens."""
     return AssetKey([TOPIC_PREFIX, topic.replace("-", "_").replace(".", "_")])

@@ -13,13 +13,15 @@ from dagster import (
     multi_observable_source_asset,
 )
 
-from assets.keys import CDC_CONNECTOR, topic_key
+from assets.keys import CDC_CONNECTOR, statement_key, topic_key
 from assets.resources import CdcOpsResource
+from cdc_ops.filters.compiler import statement_name
+from cdc_ops.filters.model import Filter
 from cdc_ops.kafka_topics import TopicAdmin
 from cdc_ops.settings import Settings
 
 
-def topic_specs(settings: Settings) -> list[AssetSpec]:
+def topic_specs(settings: Settings, filters: list[Filter] | None = None) -> list[AssetSpec]:
     names = settings.names
     raw = AssetSpec(
         topic_key(names.raw_topic),
@@ -28,11 +30,12 @@ def topic_specs(settings: Settings) -> list[AssetSpec]:
         metadata={"topic": names.raw_topic},
         group_name="kafka",
     )
+    # a filtered topic hangs off the statement that fills it
+    writers = {f.output_topic: statement_key(statement_name(f)) for f in filters or []}
     filtered = [
         AssetSpec(
             topic_key(topic),
-            # Issue 7 puts the Flink statement that fills each filtered topic in between.
-            deps=[raw.key],
+            deps=[writers.get(topic, raw.key)],
             description=f"Kafka topic `{topic}`: events routed by the Flink SQL filters.",
             metadata={"topic": topic},
             group_name="kafka",
@@ -42,11 +45,11 @@ def topic_specs(settings: Settings) -> list[AssetSpec]:
     return [raw, *filtered]
 
 
-def build_topic_assets(settings: Settings):
-    topics = settings.names.topics
+def _observer(name: str, specs: list[AssetSpec]):
+    topics = [spec.metadata["topic"] for spec in specs]
 
-    @multi_observable_source_asset(specs=topic_specs(settings), name="kafka_topics")
-    def kafka_topics(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+    @multi_observable_source_asset(specs=specs, name=name)
+    def observe_topics(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
         for state in TopicAdmin(cdc_ops.settings()).describe(topics):
             context.log.info(
                 f"topic {state.name}: exists={state.exists} end={state.total_end_offset}"
@@ -65,4 +68,10 @@ def build_topic_assets(settings: Settings):
                 },
             )
 
-    return kafka_topics
+    return observe_topics
+
+
+def build_topic_assets(settings: Settings, filters: list[Filter] | None = None) -> list:
+    """Two observers: the raw topic, and the filtered topics (which the statements sit between)."""
+    raw, *filtered = topic_specs(settings, filters)
+    return [_observer("raw_topic", [raw]), _observer("filtered_topics", filtered)]

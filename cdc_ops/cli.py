@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -130,17 +131,18 @@ def _parser() -> argparse.ArgumentParser:
         ("compile", "write flink_sql/generated/*.sql"),
         ("check", "exit 1 if the committed SQL is not what filters.yaml gives"),
         ("diff", "show how the committed SQL differs from filters.yaml's"),
+        ("deploy", "redeploy the filter statements: only what changed; --dry-run shows the plan"),
     ):
         sub = filter_actions.add_parser(verb, help=text)
         sub.add_argument("--file", help="filters file (default flink_sql/filters.yaml)")
+        if verb == "deploy":
+            sub.add_argument("--dry-run", action="store_true", help="show the plan only")
 
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
 
 
-def _filters(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+def _filters(settings: Settings, args: argparse.Namespace) -> int:
     from cdc_ops.filters import files
 
     source = Path(args.file) if args.file else files.FILTERS_FILE
@@ -155,9 +157,26 @@ def _filters(args: argparse.Namespace) -> int:
         for path in stale:
             print(f"stale: {path} (run `cdc-ops filters compile`)", file=sys.stderr)
         return 1 if stale else 0
+    if args.action == "deploy":
+        return _filters_deploy(settings, source, args.dry_run)
     text = files.diff(source)
     print(text, end="")
     return 1 if text else 0
+
+
+def _filters_deploy(settings: Settings, source: Path, dry_run: bool) -> int:
+    from cdc_ops.flink.deploy import compile_for, redeploy, statement_backend
+    from cdc_ops.kafka_topics import TopicAdmin
+
+    compiled = compile_for(settings, source)
+    with console.status("deploying filter statements"):
+        report = redeploy(compiled, statement_backend(settings), TopicAdmin(settings),
+                          settings.names.filtered_topic_partitions, dry_run=dry_run)  # fmt: skip
+    for change in report.changes:
+        outcome = report.failed.get(change.name) or report.deployed.get(change.name, "")
+        console.print(f"{change.name}: {change.action} ({change.reason}) {outcome}",
+                      highlight=False)  # fmt: skip
+    return 0 if report.ok else 1
 
 
 def _load(settings: Settings, args: argparse.Namespace) -> int:
@@ -326,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             return _load(settings, args)
         if args.command == "filters":
-            return _filters(args)
+            return _filters(settings, args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0

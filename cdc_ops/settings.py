@@ -263,6 +263,14 @@ class Connector(_Section):
     request_timeout_s: float = Field(15.0, gt=0)
 
 
+class Flink(_Section):
+    """Where the filter statements run: locally PyFlink jobs of the stack."""
+
+    backend: Literal["local", "confluent_cloud", "sql_gateway"] | None = None
+    target: Literal["apache-flink", "confluent", "confluent-no-op"] | None = None
+    start_timeout_s: float = Field(180.0, gt=0)
+
+
 class ProxyMonitor(_Section):
     """RDS Proxy saturation (PgBouncer locally)."""
 
@@ -321,6 +329,7 @@ class Settings(BaseSettings):
     alerts: Alerts = Field(default_factory=Alerts)
     proxy: ProxyMonitor = Field(default_factory=ProxyMonitor)
     connector: Connector = Field(default_factory=Connector)
+    flink: Flink = Field(default_factory=Flink)
 
     @classmethod
     def settings_customise_sources(
@@ -360,6 +369,8 @@ class Settings(BaseSettings):
             self.dsql.auth = self.dsql.auth or "password"
             self.dsql.sslmode = self.dsql.sslmode or "prefer"
             self.connector.backend = self.connector.backend or "embedded"
+            self.flink.backend = self.flink.backend or "local"
+            self.flink.target = self.flink.target or "apache-flink"
         else:
             missing = [
                 key
@@ -385,6 +396,8 @@ class Settings(BaseSettings):
             c.backend = c.backend or (
                 "confluent_cloud" if c.confluent_environment else "kafka_connect"
             )
+            self.flink.backend = self.flink.backend or "confluent_cloud"
+            self.flink.target = self.flink.target or "confluent"
         return self
 
     @property

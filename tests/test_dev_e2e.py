@@ -55,12 +55,15 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
         assert graph["replication_slot"] == ["aurora_cluster"]
         assert graph["cdc_connector"] == ["replication_slot"]
         assert graph["kafka_topics/raw_business_events"] == ["cdc_connector"]
-        assert graph["kafka_topics/filtered_car_created_events"] == [
-            "kafka_topics/raw_business_events"
-        ]
         assert graph["cluster_uptime"] == ["aurora_cluster"]
         assert graph["rds_proxy"] == ["aurora_cluster"]
-        assert len(graph) == 10
+        assert graph["flink_statements/cdc_filter_car_created"] == [
+            "kafka_topics/raw_business_events"
+        ]
+        assert graph["kafka_topics/filtered_car_created_events"] == [
+            "flink_statements/cdc_filter_car_created"
+        ]
+        assert len(graph) == 14
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

@@ -153,6 +153,13 @@ class Stack:
         say = progress or (lambda _msg: None)
         stopped = []
         with self._locked():
+            if not names:
+                # the filter statements' Flink jobs are processes of the stack too
+                from cdc_ops.flink.local import LocalFlinkStatements
+
+                for name in LocalFlinkStatements(self.settings).stop_all():
+                    stopped.append(f"flink:{name}")
+                    say(f"flink statement {name}: stopped")
             for component in reversed(self.select(names)):
                 record = self.record(component)
                 if record is None:
@@ -189,4 +196,21 @@ class Stack:
                 except Exception as exc:  # noqa: BLE001 - any failure to answer is the finding
                     state, detail = State.NOT_ANSWERING, f"{type(exc).__name__}: {exc}".strip()
                 rows.append(StatusRow(component.name, component.address, state, detail, record.pid))
+        if not names:
+            rows.extend(self._flink_rows())
+        return rows
+
+    def _flink_rows(self) -> list[StatusRow]:
+        from cdc_ops.flink.local import LocalFlinkStatements
+
+        flink = LocalFlinkStatements(self.settings)
+        rows = []
+        for name in flink.names():
+            s = flink.status(name)
+            state = (
+                State.RUNNING
+                if s.phase == "RUNNING"
+                else (State.DEAD if s.phase == "FAILED" else State.NOT_ANSWERING)
+            )
+            rows.append(StatusRow(f"flink:{name}", "(no port)", state, f"{s.phase}: {s.detail}"))
         return rows

@@ -48,7 +48,9 @@ def test_lineage_runs_cluster_slot_raw_topic_filtered_topics() -> None:
     assert graph.get(AssetKey("cdc_connector")).parent_keys == {REPLICATION_SLOT}
     assert graph.get(raw).parent_keys == {AssetKey("cdc_connector")}
     for topic in settings.names.filtered_topics:
-        assert graph.get(topic_key(topic)).parent_keys == {raw}
+        (statement,) = graph.get(topic_key(topic)).parent_keys
+        assert statement.path[0] == "flink_statements"
+        assert graph.get(statement).parent_keys == {raw}
     assert topic_key("filtered-car-created-events") == AssetKey(
         ["kafka_topics", "filtered_car_created_events"]
     )
@@ -69,7 +71,7 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
             for e in result.get_asset_observation_events()
         }
         logs = " ".join(str(e.message) for e in instance.all_logs(result.run_id))
-    assert len(observed) == 8  # cluster, proxy, slot, five topics
+    assert len(observed) == 12  # cluster, proxy, slot, five topics, four statements
     assert observed[AssetKey("rds_proxy")]["source"] == "pgbouncer"
     cluster = observed[AURORA_CLUSTER]
     assert (cluster["status"], cluster["observed_via"]) == ("available", "local postgres")
