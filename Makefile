@@ -23,6 +23,7 @@ bench: setup
 	.venv/bin/python bench/auto_stop_savings.py
 	.venv/bin/python bench/sensor_tick.py
 	.venv/bin/python bench/cdc_latency.py
+	.venv/bin/python bench/filters.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up

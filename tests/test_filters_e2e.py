@@ -29,8 +29,9 @@ pytestmark = pytest.mark.e2e
 TYPES = ["LoanCreated", "LoanPaymentSubmitted", "CarCreated", "CarServiceDone", "Other"]
 
 
-def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 8) -> dict[str, set]:
-    """ids seen per topic; reads until nothing new has arrived for quiet_s."""
+def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 8,
+                copies: dict[str, dict[str, int]] | None = None) -> dict[str, set]:  # fmt: skip
+    """ids seen per topic (and, in `copies`, how often); reads until quiet for quiet_s."""
     consumer = Consumer({**client_config(settings), "group.id": uuid.uuid4().hex,
                          "enable.auto.commit": False})  # fmt: skip
     consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(3)])
@@ -42,9 +43,13 @@ def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 8) 
             if message is None or message.error() or message.value() is None:
                 continue
             uid = json.loads(message.value()).get("id")
-            if uid in ids and uid not in seen[message.topic()]:
-                seen[message.topic()].add(uid)
-                last_new = time.monotonic()
+            if uid in ids:
+                if copies is not None:
+                    per_topic = copies.setdefault(message.topic(), {})
+                    per_topic[uid] = per_topic.get(uid, 0) + 1
+                if uid not in seen[message.topic()]:
+                    seen[message.topic()].add(uid)
+                    last_new = time.monotonic()
     finally:
         consumer.close()
     return seen
@@ -113,11 +118,15 @@ def test_a_changed_filter_redeployed_changes_the_routing(local_stack: Stack, dep
 
     tag = uuid.uuid4().hex[:8]
     ids = post_mixed_events(local_stack, tag)
-    seen = read_topics(settings, ["filtered-car-created-events"], ids)
-    assert seen["filtered-car-created-events"] == {
-        f"evt-{tag}-{i}"
-        for i in (2, 4, 7, 9)  # CarCreated and Other; the deleted one too (c)
-    }
+    copies: dict[str, dict[str, int]] = {}
+    topics = ["filtered-car-created-events", "filtered-loan-created-events",
+              "filtered-service-events"]  # fmt: skip
+    seen = read_topics(settings, topics, ids, copies=copies)
+    # CarCreated and Other now; the later-deleted one too (its insert is a c)
+    assert seen["filtered-car-created-events"] == {f"evt-{tag}-{i}" for i in (2, 4, 7, 9)}
+    # the untouched routes: every new event exactly once, none lost, none doubled
+    assert copies["filtered-loan-created-events"] == {f"evt-{tag}-0": 1, f"evt-{tag}-5": 1}
+    assert copies["filtered-service-events"] == {f"evt-{tag}-3": 1, f"evt-{tag}-8": 1}
 
     dry = redeploy(compile_for(settings, changed), backend, TopicAdmin(settings), 3,
                    dry_run=True)  # fmt: skip
