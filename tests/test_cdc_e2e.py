@@ -9,7 +9,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
@@ -25,6 +24,7 @@ from cdc_ops.stack import Stack
 from cdc_ops.stack.process import is_alive
 from sensors.connector_health import connector_health_tick
 from sensors.slot_lag import slot_lag_tick
+from tests.helpers import Recorder
 from tests.lambdas.test_producer_api_e2e import CountingAutoStarter, build_api, call, loan_event
 
 pytestmark = pytest.mark.e2e
@@ -86,16 +86,6 @@ def cdc_stack(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> It
     stack = Stack(load_settings())
     stack.up(["postgres", "pgbouncer", "kafka", "connector"])
     yield stack
-
-
-class Recorder:
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def send(self, body: dict[str, Any]) -> None:
-        self.bodies.append(body)
 
 
 def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: Stack) -> None:

@@ -93,7 +93,36 @@ class ConnectorBackend(Protocol):
     def offsets(self) -> list[dict[str, Any]]: ...
 
 
-class KafkaConnectBackend:
+class _RestConnector:
+    """What Kafka Connect and Confluent Cloud answer alike: status, pause, resume, offsets."""
+
+    _base: str
+    _name: str
+    _rest: RetryingRest
+
+    def status(self) -> ConnectorStatus:
+        try:
+            return status_from_rest(self._rest.request("GET", f"{self._base}/status").json())
+        except ConnectorNotFound:
+            return ConnectorStatus(self._name, ABSENT)
+
+    def pause(self) -> None:
+        self._rest.request("PUT", f"{self._base}/pause")
+
+    def resume(self) -> None:
+        self._rest.request("PUT", f"{self._base}/resume")
+
+    def offsets(self) -> list[dict[str, Any]]:
+        return self._rest.request("GET", f"{self._base}/offsets").json().get("offsets", [])
+
+    def _current_config(self) -> dict[str, Any] | None:
+        try:
+            return self._rest.request("GET", f"{self._base}/config").json()
+        except ConnectorNotFound:
+            return None
+
+
+class KafkaConnectBackend(_RestConnector):
     """Apache Kafka Connect's REST API (self-managed workers)."""
 
     kind = "kafka_connect"
@@ -107,20 +136,11 @@ class KafkaConnectBackend:
     def apply(self, config: dict[str, str]) -> ApplyResult:
         """PUT the configuration; nothing is sent when it is already what runs."""
         desired = {k: v for k, v in config.items() if k != "name"} | {"name": self._name}
-        try:
-            current = self._rest.request("GET", f"{self._base}/config").json()
-        except ConnectorNotFound:
-            current = None
+        current = self._current_config()
         if current == desired:
             return ApplyResult.UNCHANGED
         response = self._rest.request("PUT", f"{self._base}/config", json=desired)
         return ApplyResult.CREATED if response.status_code == 201 else ApplyResult.UPDATED
-
-    def status(self) -> ConnectorStatus:
-        try:
-            return status_from_rest(self._rest.request("GET", f"{self._base}/status").json())
-        except ConnectorNotFound:
-            return ConnectorStatus(self._name, ABSENT)
 
     def restart(self, include_tasks: bool = True, only_failed: bool = True) -> ConnectorStatus:
         params = {
@@ -133,20 +153,11 @@ class KafkaConnectBackend:
             return status_from_rest(response.json())
         return self.status()
 
-    def pause(self) -> None:
-        self._rest.request("PUT", f"{self._base}/pause")
-
-    def resume(self) -> None:
-        self._rest.request("PUT", f"{self._base}/resume")
-
     def stop(self) -> None:
         self._rest.request("PUT", f"{self._base}/stop")
 
-    def offsets(self) -> list[dict[str, Any]]:
-        return self._rest.request("GET", f"{self._base}/offsets").json().get("offsets", [])
 
-
-class ConfluentCloudBackend:
+class ConfluentCloudBackend(_RestConnector):
     """Confluent Cloud's Connect API (connect/v1), authenticated with a Cloud API key."""
 
     kind = "confluent_cloud"
@@ -165,21 +176,12 @@ class ConfluentCloudBackend:
 
     def apply(self, config: dict[str, str]) -> ApplyResult:
         desired = {k: v for k, v in config.items() if k != "name"} | {"name": self._name}
-        try:
-            current = self._rest.request("GET", f"{self._base}/config").json()
-        except ConnectorNotFound:
-            current = None
+        current = self._current_config()
         # the API masks secrets it returns: compare everything else
         if current is not None and _comparable(current) == _comparable(desired):
             return ApplyResult.UNCHANGED
         self._rest.request("PUT", f"{self._base}/config", json=desired)
         return ApplyResult.CREATED if current is None else ApplyResult.UPDATED
-
-    def status(self) -> ConnectorStatus:
-        try:
-            return status_from_rest(self._rest.request("GET", f"{self._base}/status").json())
-        except ConnectorNotFound:
-            return ConnectorStatus(self._name, ABSENT)
 
     def restart(self, include_tasks: bool = True, only_failed: bool = True) -> ConnectorStatus:
         # Confluent Cloud restarts failed tasks itself and offers no restart call: a pause and
@@ -188,17 +190,8 @@ class ConfluentCloudBackend:
         self.resume()
         return self.status()
 
-    def pause(self) -> None:
-        self._rest.request("PUT", f"{self._base}/pause")
-
-    def resume(self) -> None:
-        self._rest.request("PUT", f"{self._base}/resume")
-
     def stop(self) -> None:
         self.pause()
-
-    def offsets(self) -> list[dict[str, Any]]:
-        return self._rest.request("GET", f"{self._base}/offsets").json().get("offsets", [])
 
 
 _MASKED = ("database.password", "kafka.api.key", "kafka.api.secret")

@@ -20,6 +20,7 @@ from cdc_ops.proxy_load import ProxyLoad
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
 from sensors.proxy_saturation import build_proxy_saturation_sensor, proxy_saturation_tick
+from tests.helpers import Recorder
 
 pytestmark = pytest.mark.e2e
 
@@ -99,16 +100,6 @@ def test_one_alert_quiet_within_cooldown_then_resolved_via_sns(local_stack: Stac
     assert observation.asset_key == RDS_PROXY
     assert observation.metadata["borrow_latency_ms"].value == 20.0
     assert len(observation.metadata["recent"].value) == 5
-
-
-class Recorder:
-    name = "recorder"
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def send(self, body: dict[str, Any]) -> None:
-        self.bodies.append(body)
 
 
 def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: Stack) -> None:
