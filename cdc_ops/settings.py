@@ -269,6 +269,17 @@ class Flink(_Section):
     backend: Literal["local", "confluent_cloud", "sql_gateway"] | None = None
     target: Literal["apache-flink", "confluent", "confluent-no-op"] | None = None
     start_timeout_s: float = Field(180.0, gt=0)
+    # Confluent Cloud for Apache Flink (backend confluent_cloud)
+    confluent_url: str | None = None  # e.g. https://flink.us-east-1.aws.confluent.cloud
+    confluent_organization: str | None = None
+    confluent_environment: str | None = None
+    confluent_compute_pool: str | None = None
+    confluent_principal: str | None = None
+    # the catalog is the environment's name, the database the Kafka cluster's
+    confluent_catalog: str | None = None
+    confluent_database: str | None = None
+    confluent_api_key: SecretStr | None = None
+    confluent_api_secret: SecretStr | None = None
 
 
 class ProxyMonitor(_Section):

@@ -105,9 +105,32 @@ def statement_backend(settings: Settings) -> StatementBackend:
         from cdc_ops.flink.local import LocalFlinkStatements
 
         return LocalFlinkStatements(settings, start_timeout_s=settings.flink.start_timeout_s)
+    f = settings.flink
+    if f.backend == "confluent_cloud":
+        needed = {
+            "confluent_url": f.confluent_url, "confluent_organization": f.confluent_organization,
+            "confluent_environment": f.confluent_environment,
+            "confluent_compute_pool": f.confluent_compute_pool,
+            "confluent_principal": f.confluent_principal, "confluent_catalog": f.confluent_catalog,
+            "confluent_database": f.confluent_database, "confluent_api_key": f.confluent_api_key,
+            "confluent_api_secret": f.confluent_api_secret,
+        }  # fmt: skip
+        missing = [f"flink.{k}" for k, v in needed.items() if not v]
+        if missing:
+            raise StatementError(f"flink.backend=confluent_cloud needs {', '.join(missing)}")
+        from cdc_ops.flink.cloud_deploy import CloudStatementBackend
+        from cdc_ops.flink.statements import ConfluentCloudStatements
+
+        client = ConfluentCloudStatements(
+            f.confluent_url, f.confluent_organization, f.confluent_environment,
+            f.confluent_compute_pool, f.confluent_principal, f.confluent_catalog,
+            f.confluent_database, f.confluent_api_key.get_secret_value(),
+            f.confluent_api_secret.get_secret_value(),
+        )  # type: ignore[arg-type]  # fmt: skip
+        return CloudStatementBackend(client, start_timeout_s=f.start_timeout_s)
     raise StatementError(
-        f"redeploying through flink.backend={settings.flink.backend} is not wired to the "
-        "deploy plan yet; its REST client is cdc_ops.flink.statements"
+        "redeploying through flink.backend=sql_gateway is not wired to the deploy plan; its"
+        " REST client is cdc_ops.flink.statements.SqlGatewayStatements"
     )
 
 

@@ -72,6 +72,16 @@ class ConfluentCloudStatements:
         except RestNotFound:
             return StatementState(name, ABSENT)
 
+    def list(self) -> list[StatementState]:
+        """Every statement of the environment (all pages)."""
+        states: list[StatementState] = []
+        url: str | None = f"{self._base}?page_size=100"
+        while url:
+            page = self._rest.request("GET", url).json()
+            states += [self._state(item) for item in page.get("data", [])]
+            url = (page.get("metadata") or {}).get("next") or None
+        return states
+
     def create(self, name: str, sql: str, offsets_from: str | None = None) -> StatementState:
         properties = {"sql.current-catalog": self._catalog, "sql.current-database": self._database}
         if offsets_from:
