@@ -138,8 +138,65 @@ def _parser() -> argparse.ArgumentParser:
         if verb == "deploy":
             sub.add_argument("--dry-run", action="store_true", help="show the plan only")
 
+    consume = commands.add_parser(
+        "consume",
+        help="run one of the pipeline's consumers (loan, loan-payment, service, car)",
+        description="Consumes the consumer's filtered topic in its group; each entity goes to its "
+        "handler; malformed messages go to <topic>-dlq with the reason; offsets are committed "
+        "after processing. Ctrl-C or SIGTERM stops it cleanly.",
+    )
+    consume.add_argument("name", help="consumer name (consumers.consumers in settings)")
+    consume.add_argument("--processed-log", help="append the id of each processed event here")
+
+    status_cmd = commands.add_parser(
+        "status",
+        help="one table for the whole pipeline; exit 1 when anything is unhealthy",
+    )
+    status_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     commands.add_parser("settings", help="print the settings in effect (secrets masked)")
     return parser
+
+
+def _consume(settings: Settings, args: argparse.Namespace) -> int:
+    from cdc_ops.consumers.runner import ConsumerRunner, run_until_signalled
+
+    try:
+        spec = settings.consumers.get(args.name)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log_file = open(args.processed_log, "a", buffering=1) if args.processed_log else None  # noqa: SIM115
+
+    def processed(event) -> None:
+        if log_file is not None:
+            log_file.write(event.id + "\n")
+
+    try:
+        stats = run_until_signalled(ConsumerRunner(settings, spec, on_processed=processed))
+    finally:
+        if log_file is not None:
+            log_file.close()
+    console.print(f"{spec.name}: {stats.processed} processed, {stats.dead_lettered} to"
+                  f" {spec.dead_letter_topic}", highlight=False)  # fmt: skip
+    return 0
+
+
+def _pipeline_status(settings: Settings, args: argparse.Namespace) -> int:
+    from cdc_ops.pipeline_status import pipeline_status
+
+    rows = pipeline_status(settings)
+    if args.json:
+        console.print_json(json.dumps([r.__dict__ for r in rows]))
+    else:
+        table = Table(title="pipeline")
+        for column in ("part", "name", "state", "figure"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            style = "green" if r.healthy else "bold red"
+            table.add_row(r.part, r.name, f"[{style}]{r.state}[/]", r.figure)
+        console.print(table)
+    return 0 if all(r.healthy for r in rows) else 1
 
 
 def _filters(settings: Settings, args: argparse.Namespace) -> int:
@@ -346,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _load(settings, args)
         if args.command == "filters":
             return _filters(settings, args)
+        if args.command == "consume":
+            return _consume(settings, args)
+        if args.command == "status":
+            return _pipeline_status(settings, args)
         if args.command == "settings":
             console.print_json(settings.model_dump_json())
             return 0

@@ -263,6 +263,45 @@ class Connector(_Section):
     request_timeout_s: float = Field(15.0, gt=0)
 
 
+class ConsumerSpec(_Section):
+    name: str
+    topic: str
+    group: str
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.topic}-dlq"
+
+
+def _seed_consumers() -> list[ConsumerSpec]:
+    return [
+        ConsumerSpec(name="loan", topic="filtered-loan-created-events",
+                     group="loan-consumer-group"),
+        ConsumerSpec(name="loan-payment", topic="filtered-loan-payment-submitted-events",
+                     group="loan-payment-consumer-group"),
+        ConsumerSpec(name="service", topic="filtered-service-events",
+                     group="service-consumer-group"),
+        ConsumerSpec(name="car", topic="filtered-car-created-events", group="car-consumer-group"),
+    ]  # fmt: skip
+
+
+class Consumers(_Section):
+    """The pipeline's consumers (the seeds' four) and how they take their partitions."""
+
+    consumers: list[ConsumerSpec] = Field(default_factory=_seed_consumers)
+    # subscribe: Kafka group management (several instances share a group); assign: one
+    # instance takes every partition at the group's committed offsets (no group join).
+    assignment: Literal["subscribe", "assign"] | None = None
+    lag_warn_messages: int = Field(1000, ge=0)
+
+    def get(self, name: str) -> ConsumerSpec:
+        for spec in self.consumers:
+            if spec.name == name:
+                return spec
+        known = ", ".join(c.name for c in self.consumers)
+        raise ValueError(f"unknown consumer {name!r}; choose from {known}")
+
+
 class Flink(_Section):
     """Where the filter statements run: locally PyFlink jobs of the stack."""
 
@@ -341,6 +380,7 @@ class Settings(BaseSettings):
     proxy: ProxyMonitor = Field(default_factory=ProxyMonitor)
     connector: Connector = Field(default_factory=Connector)
     flink: Flink = Field(default_factory=Flink)
+    consumers: Consumers = Field(default_factory=Consumers)
 
     @classmethod
     def settings_customise_sources(
@@ -381,6 +421,8 @@ class Settings(BaseSettings):
             self.dsql.sslmode = self.dsql.sslmode or "prefer"
             self.connector.backend = self.connector.backend or "embedded"
             self.flink.backend = self.flink.backend or "local"
+            # tansu 0.6.0 takes ~23 s to join a consumer group (DESIGN.md)
+            self.consumers.assignment = self.consumers.assignment or "assign"
             self.flink.target = self.flink.target or "apache-flink"
         else:
             missing = [
@@ -409,6 +451,7 @@ class Settings(BaseSettings):
             )
             self.flink.backend = self.flink.backend or "confluent_cloud"
             self.flink.target = self.flink.target or "confluent"
+            self.consumers.assignment = self.consumers.assignment or "subscribe"
         return self
 
     @property
