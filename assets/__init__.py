@@ -13,6 +13,7 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 from assets.cluster import aurora_cluster
 from assets.connector import cdc_connector, connector_running
+from assets.consumers import build_consumer_assets
 from assets.flink import build_statement_assets, current_filters, redeploy_filters
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
 from assets.rds_proxy import rds_proxy
@@ -34,6 +35,7 @@ def build_assets(settings: Settings) -> list:
         replication_slot,
         cdc_connector,
         *build_topic_assets(settings, filters),
+        *build_consumer_assets(settings),
         cluster_uptime,
     ]
 
