@@ -63,7 +63,10 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
         assert graph["kafka_topics/filtered_car_created_events"] == [
             "flink_statements/cdc_filter_car_created"
         ]
-        assert len(graph) == 14
+        assert graph["consumer_groups/car_consumer_group"] == [
+            "kafka_topics/filtered_car_created_events"
+        ]
+        assert len(graph) == 18
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

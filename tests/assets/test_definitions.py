@@ -71,7 +71,8 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
             for e in result.get_asset_observation_events()
         }
         logs = " ".join(str(e.message) for e in instance.all_logs(result.run_id))
-    assert len(observed) == 12  # cluster, proxy, slot, five topics, four statements
+    # cluster, proxy, slot, five topics, four statements, four consumer groups
+    assert len(observed) == 16
     assert observed[AssetKey("rds_proxy")]["source"] == "pgbouncer"
     cluster = observed[AURORA_CLUSTER]
     assert (cluster["status"], cluster["observed_via"]) == ("available", "local postgres")
