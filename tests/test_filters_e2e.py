@@ -220,3 +220,21 @@ def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deploye
             proc.send_signal(signal.SIGTERM)
         codes = [proc.wait(30) for proc in procs.values()]
     assert codes == [0, 0, 0, 0]  # clean shutdowns
+
+
+def test_a_regex_java_cannot_compile_is_refused_before_deploying(local_stack: Stack) -> None:
+    """Python accepts (?P<name>...); Java's regex, which Flink's REGEXP uses, does not - and
+    EXPLAIN alone would let it through, to match nothing at run time."""
+    from cdc_ops.filters.model import parse_filters
+
+    settings = local_stack.settings
+    ff = parse_filters(
+        "filters:\n  - name: named_group\n    outputTopic: filtered-x\n    conditions:\n"
+        "      - {field: event_type, operator: matches, value: '(?P<kind>Loan).*'}\n"
+    )
+    compiled = compile_filters(ff, Target.APACHE_FLINK, settings.names.raw_topic,
+                               settings.kafka.bootstrap_servers or "")  # fmt: skip
+    s = compiled.statements[0]
+    error = statement_backend(settings).validate(s.name, [compiled.source_ddl, s.sink_ddl],
+                                                 s.insert)  # fmt: skip
+    assert error is not None and "PatternSyntaxException" in error

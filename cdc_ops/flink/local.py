@@ -72,7 +72,8 @@ class LocalFlinkStatements:
         work = self._dir(name)
         work.mkdir(parents=True, exist_ok=True)
         spec = work / "validate.json"
-        spec.write_text(json.dumps({"name": name, "ddl": ddl, "insert": insert}))
+        spec.write_text(json.dumps({"name": name, "ddl": ddl, "insert": insert,
+                                    "regexes": regex_literals(insert)}))  # fmt: skip
         out = subprocess.run(
             [str(self._python), str(JOB_SCRIPT), "--spec", str(spec), "--work-dir", str(work),
              "--explain"],
@@ -137,6 +138,45 @@ class LocalFlinkStatements:
         for name in names:
             self.stop(name)
         return names
+
+
+def regex_literals(sql: str) -> list[str]:
+    """The regular expression of every REGEXP(value, 'regex') call in a statement, unescaped:
+    the last string literal directly inside the call's parentheses. Text inside literals is
+    never taken for a call."""
+    found: list[str] = []
+    calls: list[list] = []  # per open REGEXP call: [depth at which it opened, last literal]
+    depth, k = 0, 0
+    while k < len(sql):
+        ch = sql[k]
+        if ch == "'":
+            end = k + 1
+            while end < len(sql):
+                if sql[end] == "'":
+                    if sql[end + 1 : end + 2] == "'":
+                        end += 2
+                        continue
+                    break
+                end += 1
+            if calls and calls[-1][0] == depth:
+                calls[-1][1] = sql[k + 1 : end].replace("''", "'")
+            k = end + 1
+            continue
+        if sql.startswith("REGEXP(", k):
+            depth += 1
+            calls.append([depth, None])
+            k += len("REGEXP(")
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if calls and calls[-1][0] == depth:
+                literal = calls.pop()[1]
+                if literal is not None:
+                    found.append(literal)
+            depth -= 1
+        k += 1
+    return found
 
 
 def _read(path: Path) -> dict:

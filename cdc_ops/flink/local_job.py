@@ -27,8 +27,8 @@ def write_status(path: Path, **data: object) -> None:
 def planner_message(text: str) -> str:
     """The planner's own sentence out of a Py4J error (its first line only names the call)."""
     for line in text.splitlines():
-        line = line.strip()
-        if line.startswith(("org.apache.flink", "java.lang", "Caused by:")) and ": " in line:
+        line = line.strip().removeprefix(": ")
+        if line.startswith(("org.apache.flink", "java.", "Caused by:")) and ": " in line:
             return line.removeprefix("Caused by: ")
     return text.strip().splitlines()[0] if text.strip() else ""
 
@@ -62,6 +62,13 @@ def main() -> int:
         insert = spec["insert"].rstrip().rstrip(";")
         if args.explain:
             t_env.explain_sql(insert)
+            # EXPLAIN accepts a regular expression Java cannot compile (the job would then match
+            # nothing, silently): compile each one with java.util.regex, as REGEXP will.
+            from pyflink.java_gateway import get_gateway
+
+            pattern = get_gateway().jvm.java.util.regex.Pattern
+            for regex in spec.get("regexes", []):
+                pattern.compile(regex)
             print(json.dumps({"valid": True}))
             return 0
     except Exception as exc:  # noqa: BLE001 - the planner's words are the report

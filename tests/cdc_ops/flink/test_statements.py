@@ -115,3 +115,12 @@ def test_sql_gateway_error_is_reported() -> None:
         500, json={"errors": ["Column 'colour' not found in any table"]}))  # fmt: skip
     with pytest.raises(Exception, match="colour"):
         SqlGatewayStatements(GW, sleep=lambda _s: None).execute("INSERT ...")
+
+
+def test_regex_literals_are_found_inside_nested_calls() -> None:
+    from cdc_ops.flink.local import regex_literals
+
+    sql = ("WHERE (REGEXP(JSON_VALUE(`event_data`, '$.a'), '^Lo''an[0-9]+$') AND "
+           "REGEXP(`x`, '[a-z]{2}(q)'))")  # fmt: skip
+    assert regex_literals(sql) == ["^Lo'an[0-9]+$", "[a-z]{2}(q)"]
+    assert regex_literals("WHERE `a` = 'REGEXP('") == []
