@@ -70,10 +70,9 @@ class ConnectorComponent(Component):
         return dict(os.environ)
 
     def _slot_active(self) -> bool:
-        postgres = self.settings  # the slot lives on the stack's PostgreSQL
         from cdc_ops.stack.postgres import PostgresComponent
 
-        pg = PostgresComponent(postgres)
+        pg = PostgresComponent(self.settings)  # the slot lives on the stack's PostgreSQL
         try:
             with psycopg.connect(pg.superuser_conninfo(), connect_timeout=2) as conn:
                 row = conn.execute(
