@@ -25,7 +25,8 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
-WINDOW_S = 4
+# long enough that a loaded machine still runs the "busy" check inside it
+WINDOW_S = 8
 
 
 @pytest.fixture
@@ -94,13 +95,13 @@ def test_idle_stop_then_request_starts_it_again(lifecycle_stack: Stack, api_url:
     time.sleep(1.5)  # the server publishes its request count once a second
     busy = run_auto_stop_job(instance)
     assert busy["decision"] == "keep running"
-    assert "API request(s) in the last 4s" in busy["reason"]
+    assert f"API request(s) in the last {WINDOW_S}s" in busy["reason"]
     assert lifecycle_stack.running(postgres)
 
     time.sleep(WINDOW_S + 2)  # no requests for the (shortened) window
     idle = run_auto_stop_job(instance)
     assert (idle["decision"], idle["action_taken"]) == ("stop", "stop")
-    assert idle["reason"] == "no API request in the last 4s"
+    assert idle["reason"] == f"no API request in the last {WINDOW_S}s"
     assert not lifecycle_stack.running(postgres)  # really stopped
 
     answer = post_event(api_url)
