@@ -16,6 +16,7 @@ from cdc_ops.settings import Settings
 
 def client_config(settings: Settings) -> dict[str, object]:
     """librdkafka settings; SASL_SSL when a Confluent Cloud key and secret are configured."""
+    settings.require("kafka.bootstrap_servers")
     kafka = settings.kafka
     config: dict[str, object] = {
         "bootstrap.servers": kafka.bootstrap_servers,

@@ -14,6 +14,8 @@ Endpoint = Literal["cluster", "proxy"]
 
 def conninfo(settings: Settings, endpoint: Endpoint = "cluster", **extra: object) -> str:
     """Connection string for the cluster endpoint (never the proxy for replication) or the proxy."""
+    settings.require("database.cluster_host" if endpoint == "cluster" else "database.proxy_host",
+                     "database.password")  # fmt: skip
     db = settings.database
     host, port = (
         (db.cluster_host, db.cluster_port)

@@ -425,17 +425,8 @@ class Settings(BaseSettings):
             self.consumers.assignment = self.consumers.assignment or "assign"
             self.flink.target = self.flink.target or "apache-flink"
         else:
-            missing = [
-                key
-                for key, value in (
-                    ("database.cluster_host", self.database.cluster_host),
-                    ("database.password", self.database.password),
-                    ("kafka.bootstrap_servers", self.kafka.bootstrap_servers),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError(f"env=aws needs {', '.join(missing)}")
+            # Endpoints are checked where they are used (require()): the auto-stop Lambda needs
+            # no database or Kafka settings, the producer API no Kafka.
             self.database.proxy_host = self.database.proxy_host or self.database.cluster_host
             api = self.producer_api
             api.auto_start = api.auto_start or ("lambda" if api.auto_start_function else "off")
@@ -453,6 +444,18 @@ class Settings(BaseSettings):
             self.flink.target = self.flink.target or "confluent"
             self.consumers.assignment = self.consumers.assignment or "subscribe"
         return self
+
+    def require(self, *keys: str) -> None:
+        """Fail, naming the key and its env var, if a setting a caller needs is not set."""
+        missing = []
+        for key in keys:
+            value: Any = self
+            for part in key.split("."):
+                value = getattr(value, part)
+            if not value:
+                missing.append(f"{key} (env {ENV_PREFIX}{key.replace('.', '__').upper()})")
+        if missing:
+            raise SettingsError(f"env={self.env.value} needs {', '.join(missing)}")
 
     @property
     def proxy_names(self) -> list[str]:

@@ -199,6 +199,7 @@ class PooledDatabase:
 
 def postgres_database(settings: Settings) -> PooledDatabase:
     """Aurora PostgreSQL through its proxy endpoint (PgBouncer locally)."""
+    settings.require("database.proxy_host", "database.password")
     db, api = settings.database, settings.producer_api
     conninfo = make_conninfo(host=db.proxy_host, port=db.proxy_port, dbname=db.name, user=db.user,
                              connect_timeout=db.connect_timeout_s,

@@ -73,14 +73,24 @@ def test_error_from_env_var_names_the_variable(
     )
 
 
-def test_aws_needs_endpoints_and_says_which(
+def test_aws_loads_without_endpoints_and_names_them_where_used(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The auto-stop Lambda has no database or Kafka settings, and needs none."""
+    from cdc_ops.kafka_topics import client_config
+    from cdc_ops.postgres import conninfo
+
     monkeypatch.setenv("CDC_OPS_ENV", "aws")
-    with pytest.raises(
-        SettingsError, match="env=aws needs database.cluster_host, database.password"
-    ):
-        load_settings()
+    settings = load_settings()
+    assert settings.names.cluster_id == "cdc-streaming-test-aurora"
+    with pytest.raises(SettingsError) as err:
+        conninfo(settings)
+    assert str(err.value) == (
+        "env=aws needs database.cluster_host (env CDC_OPS_DATABASE__CLUSTER_HOST),"
+        " database.password (env CDC_OPS_DATABASE__PASSWORD)"
+    )
+    with pytest.raises(SettingsError, match=r"kafka.bootstrap_servers \(env CDC_OPS_KAFKA__"):
+        client_config(settings)
 
 
 def test_aws_uses_real_endpoints(clean_env: Path) -> None:
