@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from dagster import DagsterInstance, materialize
 from assets.keys import AURORA_CLUSTER
 from assets.resources import CdcOpsResource
 from assets.uptime import cluster_uptime
+from cdc_ops.auto_stop import activity_reader
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
 from cdc_ops.stack.scratch import free_ports
@@ -92,7 +94,13 @@ def test_idle_stop_then_request_starts_it_again(lifecycle_stack: Stack, api_url:
     instance = DagsterInstance.ephemeral()
 
     assert post_event(api_url).status_code == 201
-    time.sleep(1.5)  # the server publishes its request count once a second
+    # the server publishes its request count about once a second, from a background thread:
+    # wait until CloudWatch (moto) has it, however loaded the machine is
+    reader = activity_reader(load_settings())
+    deadline = time.monotonic() + 30
+    while reader.read(datetime.now(UTC), timedelta(seconds=WINDOW_S)).requests == 0:
+        assert time.monotonic() < deadline, "the request never showed in AWS/ApiGateway Count"
+        time.sleep(0.2)
     busy = run_auto_stop_job(instance)
     assert busy["decision"] == "keep running"
     assert f"API request(s) in the last {WINDOW_S}s" in busy["reason"]
