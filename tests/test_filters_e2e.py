@@ -29,16 +29,25 @@ pytestmark = pytest.mark.e2e
 TYPES = ["LoanCreated", "LoanPaymentSubmitted", "CarCreated", "CarServiceDone", "Other"]
 
 
-def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 8,
-                copies: dict[str, dict[str, int]] | None = None) -> dict[str, set]:  # fmt: skip
-    """ids seen per topic (and, in `copies`, how often); reads until quiet for quiet_s."""
+def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 5,
+                copies: dict[str, dict[str, int]] | None = None,
+                expected: dict[str, set] | None = None, timeout_s: float = 120,
+                ) -> dict[str, set]:  # fmt: skip
+    """ids seen per topic (and, in `copies`, how often). Reads until every expected id is there
+    (or the timeout), then on until nothing new came for quiet_s, to catch extras and copies."""
     consumer = Consumer({**client_config(settings), "group.id": uuid.uuid4().hex,
                          "enable.auto.commit": False})  # fmt: skip
     consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(3)])
     seen: dict[str, set] = {t: set() for t in topics}
-    last_new = time.monotonic()
+    began = last_new = time.monotonic()
+
+    def waiting_for_expected() -> bool:
+        return expected is not None and any(not (v <= seen[t]) for t, v in expected.items())
+
     try:
-        while time.monotonic() - last_new < quiet_s:
+        while time.monotonic() - began < timeout_s and (
+            waiting_for_expected() or time.monotonic() - last_new < quiet_s
+        ):
             message = consumer.poll(0.3)
             if message is None or message.error() or message.value() is None:
                 continue
@@ -92,7 +101,7 @@ def test_every_event_lands_exactly_where_the_filters_say(local_stack: Stack, dep
         expected[f.output_topic] = {
             uid for uid, records in raw.items() for r in records if matches(f, r)
         }
-    seen = read_topics(settings, list(expected), ids)
+    seen = read_topics(settings, list(expected), ids, expected=expected)
     assert seen == expected
     assert sum(len(v) for v in expected.values()) == 8  # Other x2 goes nowhere
 
@@ -121,7 +130,12 @@ def test_a_changed_filter_redeployed_changes_the_routing(local_stack: Stack, dep
     copies: dict[str, dict[str, int]] = {}
     topics = ["filtered-car-created-events", "filtered-loan-created-events",
               "filtered-service-events"]  # fmt: skip
-    seen = read_topics(settings, topics, ids, copies=copies)
+    wanted = {
+        "filtered-car-created-events": {f"evt-{tag}-{i}" for i in (2, 4, 7, 9)},
+        "filtered-loan-created-events": {f"evt-{tag}-0", f"evt-{tag}-5"},
+        "filtered-service-events": {f"evt-{tag}-3", f"evt-{tag}-8"},
+    }
+    seen = read_topics(settings, topics, ids, copies=copies, expected=wanted)
     # CarCreated and Other now; the later-deleted one too (its insert is a c)
     assert seen["filtered-car-created-events"] == {f"evt-{tag}-{i}" for i in (2, 4, 7, 9)}
     # the untouched routes: every new event exactly once, none lost, none doubled
