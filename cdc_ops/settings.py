@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cdc_ops.errors import SettingsError
+from cdc_ops.yaml_positions import positions
 
 ENV_PREFIX = "CDC_OPS_"
 CONFIG_ENV_VAR = "CDC_OPS_CONFIG"
@@ -485,17 +486,6 @@ class Settings(BaseSettings):
         return (self.dagster.home or self.state_dir / "dagster").resolve()
 
 
-def _yaml_lines(node: yaml.Node, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
-    """Map every key path in a YAML document to its 1-based line, for error messages."""
-    lines: dict[tuple[str, ...], int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = (*prefix, str(key_node.value))
-            lines[path] = key_node.start_mark.line + 1
-            lines.update(_yaml_lines(value_node, path))
-    return lines
-
-
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
     try:
         text = path.read_text()
@@ -510,7 +500,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
         raise SettingsError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
         raise SettingsError(f"{path}:1: expected a mapping of settings, got {type(data).__name__}")
-    return data, _yaml_lines(node) if node is not None else {}
+    return data, {path: line for path, (line, _col) in positions(node).items()}
 
 
 def _describe(error: dict[str, Any], path: Path | None, lines: dict[tuple[str, ...], int]) -> str:

@@ -3,7 +3,6 @@ a request gets 503 → auto-start really starts it → a retry succeeds."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -24,6 +23,7 @@ from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
 from cdc_ops.stack.scratch import free_ports
 from tests.conftest import ROOT
+from tests.helpers import start_api_server
 
 pytestmark = pytest.mark.e2e
 
@@ -45,22 +45,7 @@ def lifecycle_stack(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def api_url(lifecycle_stack: Stack) -> Iterator[str]:
     (port,) = free_ports(1)
-    log = lifecycle_stack.settings.state_dir / "logs" / "api.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
-        command = [str(ROOT / ".venv/bin/cdc-ops"), "api", "serve", "--port", str(port)]
-        proc = subprocess.Popen(
-            command, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{url}/cars?limit=1", timeout=5)
-            break
-        except httpx.HTTPError:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    proc, url = start_api_server(lifecycle_stack.settings.state_dir, port)
     yield url
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)

@@ -77,6 +77,14 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+COMPARISONS = {
+    Operator.GREATER_THAN: ">",
+    Operator.LESS_THAN: "<",
+    Operator.GREATER_THAN_OR_EQUAL: ">=",
+    Operator.LESS_THAN_OR_EQUAL: "<=",
+}
+
+
 def condition_sql(c: Condition) -> str:
     f, op, v = field_sql(c.field), c.operator, c.value
     number = f"TRY_CAST({f} AS DOUBLE)"
@@ -86,14 +94,8 @@ def condition_sql(c: Condition) -> str:
         case Operator.IN | Operator.NOT_IN:
             values = ", ".join(literal(_as_text(x)) for x in v)  # type: ignore[union-attr]
             return f"{f} {'NOT IN' if op is Operator.NOT_IN else 'IN'} ({values})"
-        case Operator.GREATER_THAN:
-            return f"{number} > {literal(v)}"
-        case Operator.LESS_THAN:
-            return f"{number} < {literal(v)}"
-        case Operator.GREATER_THAN_OR_EQUAL:
-            return f"{number} >= {literal(v)}"
-        case Operator.LESS_THAN_OR_EQUAL:
-            return f"{number} <= {literal(v)}"
+        case _ if op in COMPARISONS:
+            return f"{number} {COMPARISONS[op]} {literal(v)}"
         case Operator.BETWEEN:
             low, high = v  # type: ignore[misc]
             return f"{number} BETWEEN {literal(low)} AND {literal(high)}"

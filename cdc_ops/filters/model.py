@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cdc_ops.errors import CdcOpsError
+from cdc_ops.yaml_positions import nearest, positions
 
 #: Flat columns of raw-business-events a filter may test.
 FLAT_FIELDS = ("id", "event_name", "event_type", "created_date", "saved_date")
@@ -161,31 +162,6 @@ class FilterFile(_Strict):
         return [f for f in self.filters if f.enabled]
 
 
-def _marks(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], tuple[int, int]]:
-    """(line, column), 1-based, of every key and list item in a YAML document."""
-    out: dict[tuple[Any, ...], tuple[int, int]] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            here = (*path, str(key.value))
-            # a bad scalar is pointed at where it stands; anything else at its key
-            mark = value.start_mark if isinstance(value, yaml.ScalarNode) else key.start_mark
-            out[here] = (mark.line + 1, mark.column + 1)
-            out.update(_marks(value, here))
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            here = (*path, i)
-            out[here] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            out.update(_marks(item, here))
-    return out
-
-
-def _where(loc: tuple[Any, ...], marks: dict[tuple[Any, ...], tuple[int, int]]) -> tuple[int, int]:
-    for depth in range(len(loc), -1, -1):
-        if loc[:depth] in marks:
-            return marks[loc[:depth]]
-    return (1, 1)
-
-
 def _path_text(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -203,14 +179,14 @@ def parse_filters(text: str, source: str = "filters.yaml") -> FilterFile:
         raise FiltersError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise FiltersError(f"{source}:1:1: expected a mapping with a 'filters' list")
-    marks = _marks(node) if node is not None else {}
+    marks = positions(node)
     try:
         return FilterFile.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if p not in ("function-after", "str", "int"))
-            line, col = _where(loc, marks)
+            line, col = nearest(loc, marks) or (1, 1)
             message = err["msg"].removeprefix("Value error, ")
             if err["type"] == "enum":
                 message = f"{err['input']!r} is not one of: {err['ctx']['expected']}"

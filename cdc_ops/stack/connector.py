@@ -70,18 +70,16 @@ class ConnectorComponent(Component):
         return dict(os.environ)
 
     def _slot_active(self) -> bool:
+        from cdc_ops.replication_slot import read_slot
         from cdc_ops.stack.postgres import PostgresComponent
 
         pg = PostgresComponent(self.settings)  # the slot lives on the stack's PostgreSQL
         try:
-            with psycopg.connect(pg.superuser_conninfo(), connect_timeout=2) as conn:
-                row = conn.execute(
-                    "SELECT active FROM pg_replication_slots WHERE slot_name = %s",
-                    (self.settings.names.replication_slot,),
-                ).fetchone()
+            with psycopg.connect(pg.superuser_conninfo(self.settings.database.name),
+                                 connect_timeout=2) as conn:  # fmt: skip
+                return bool(read_slot(conn, self.settings.names.replication_slot).active)
         except psycopg.OperationalError:
             return False
-        return bool(row and row[0])
 
     def ready(self) -> bool:
         return self.worker_status().get("state") == "RUNNING" and self._slot_active()

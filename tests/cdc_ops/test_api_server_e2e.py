@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,7 +11,7 @@ import pytest
 from cdc_ops.aws import client
 from cdc_ops.stack import Stack
 from cdc_ops.stack.scratch import free_ports
-from tests.conftest import ROOT
+from tests.helpers import start_api_server
 
 pytestmark = pytest.mark.e2e
 
@@ -22,23 +19,9 @@ pytestmark = pytest.mark.e2e
 def test_serve_answers_http_and_publishes_api_gateway_count(local_stack: Stack) -> None:
     (port,) = free_ports(1)
     settings = local_stack.settings
-    log = settings.state_dir / "logs" / "api-serve-test.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv/bin/cdc-ops"), "api", "serve", "--port", str(port)],
-            env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     started = datetime.now(UTC) - timedelta(minutes=1)
+    proc, base = start_api_server(settings.state_dir, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/cars?limit=1", timeout=5)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
         event = {
             "eventHeader": {
                 "uuid": "evt-http-1",
