@@ -62,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--no-stack", action="store_true", help="do not start the local stack")
 
+    control_plane = commands.add_parser(
+        "control-plane",
+        help="run one deployed Dagster process: the webserver or the daemon",
+        description="What the control plane's containers run (terraform/modules/dagster): writes "
+        "DAGSTER_HOME/dagster.yaml (PostgreSQL storage from dagster.postgres_storage_url), then "
+        "replaces itself with dagster-webserver (on dagster.host:dagster.port) or "
+        "dagster-daemon. Run exactly one daemon per Dagster instance.",
+    )
+    control_plane.add_argument("role", choices=["webserver", "daemon"])
+
     api = commands.add_parser("api", help="the producer API on this machine")
     api_actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = api_actions.add_parser(
@@ -393,6 +403,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cdc_ops.devserver import run_dev
 
             return run_dev(settings, start_stack=not args.no_stack, config_file=args.config)
+        if args.command == "control-plane":
+            from cdc_ops.devserver import run_control_plane
+
+            run_control_plane(settings, args.role)  # returns only by raising
         if args.command == "api":
             return _api_serve(settings, args)
         if args.command == "lambda":

@@ -22,6 +22,16 @@ from cdc_ops.stack.process import live_group_members, port_in_use
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def dagster_storage_url(url: str) -> str:
+    """dagster-postgres needs the psycopg2 driver: with SQLAlchemy's default for a bare
+    postgresql:// URL (psycopg 3) its `NOTIFY run_events, %(id)s` fails and the daemon's
+    heartbeats are never stored."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
+    return url
+
+
 def write_dagster_yaml(settings: Settings) -> Path:
     """DAGSTER_HOME with telemetry off; SQLite storage unless PostgreSQL storage is configured."""
     home = settings.dagster_home
@@ -29,7 +39,7 @@ def write_dagster_yaml(settings: Settings) -> Path:
     config: dict[str, object] = {"telemetry": {"enabled": False}}
     if settings.dagster.postgres_storage_url:
         # Read from the environment at run time so the URL (with its password) is not on disk.
-        os.environ["CDC_OPS_DAGSTER_STORAGE_URL"] = (
+        os.environ["CDC_OPS_DAGSTER_STORAGE_URL"] = dagster_storage_url(
             settings.dagster.postgres_storage_url.get_secret_value()
         )
         config["storage"] = {"postgres": {"postgres_url": {"env": "CDC_OPS_DAGSTER_STORAGE_URL"}}}
@@ -45,6 +55,33 @@ def dagster_dev_command(settings: Settings) -> list[str]:
         "-h", settings.dagster.host,
         "-p", str(settings.dagster.port),
     ]  # fmt: skip
+
+
+CONTROL_PLANE_ROLES = ("webserver", "daemon")
+
+
+def control_plane_command(settings: Settings, role: str) -> list[str]:
+    """One long-running Dagster process of the deployed control plane (one ECS service each)."""
+    bin_dir = Path(sys.executable).parent
+    workspace = str(PROJECT_ROOT / "workspace.yaml")
+    if role == "webserver":
+        return [str(bin_dir / "dagster-webserver"), "-w", workspace,
+                "-h", settings.dagster.host, "-p", str(settings.dagster.port)]  # fmt: skip
+    if role == "daemon":
+        return [str(bin_dir / "dagster-daemon"), "run", "-w", workspace]
+    roles = ", ".join(CONTROL_PLANE_ROLES)
+    raise ValueError(f"control-plane role must be one of {roles}: {role!r}")
+
+
+def run_control_plane(settings: Settings, role: str) -> None:
+    """Writes DAGSTER_HOME (PostgreSQL storage when configured), then becomes the Dagster process,
+    so that it is PID 1 of its container and gets the container's SIGTERM itself."""
+    command = control_plane_command(settings, role)
+    home = write_dagster_yaml(settings)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    os.chdir(PROJECT_ROOT)
+    sys.stdout.flush()
+    os.execve(command[0], command, env)
 
 
 def run_dev(settings: Settings, *, start_stack: bool = True, config_file: str | None = None) -> int:

@@ -79,6 +79,10 @@ class Database(_Section):
     user: str = "cdc_ops"
     # Only the local stack has a default (a throw-away one); in aws set CDC_OPS_DATABASE__PASSWORD.
     password: SecretStr | None = None
+    # or read it at run time from this Secrets Manager secret (RDS-managed: JSON with "password"),
+    # so it is in no env var; Terraform passes the cluster's secret here
+    password_secret_arn: str | None = None
+    password_reuse_s: int = Field(300, ge=1)
     cluster_host: str | None = None
     cluster_port: int = 5432
     proxy_host: str | None = None

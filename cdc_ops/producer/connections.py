@@ -1,7 +1,10 @@
 """The producer API's database connections: one small pool per Lambda container.
 
-Credentials are resolved per new connection: the configured password, or for Aurora DSQL an IAM
-auth token that is reused for `dsql.token_reuse_s` (14 min) and replaced before it expires.
+Credentials are resolved per new connection: the configured password; the password in a Secrets
+Manager secret (`database.password_secret_arn`, the secret RDS manages and RDS Proxy reads), read
+again after `database.password_reuse_s` or as soon as a login is refused (the secret rotates); or
+for Aurora DSQL an IAM auth token that is reused for `dsql.token_reuse_s` (14 min) and replaced
+before it expires.
 A failure that means "the database is not there" (refused, timed out, shutting down, starting up)
 becomes DatabaseUnavailable; anything else (a bad password, a SQL error) stays what it is.
 """
@@ -52,8 +55,11 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-class DsqlTokens:
-    """An IAM auth token per connection attempt, generated at most once per reuse window."""
+class ReusedPassword:
+    """A password fetched at most once per reuse window, and again after a refused login.
+
+    Serves the DSQL IAM tokens (which expire) and the Secrets Manager password (which rotates).
+    """
 
     def __init__(
         self,
@@ -73,6 +79,32 @@ class DsqlTokens:
             self._token = self._generate()
             self._issued_at = now
         return {"password": self._token}
+
+    def forget(self) -> None:
+        """The server refused it: fetch a fresh one for the next connection."""
+        self._token = None
+
+
+def secret_password(settings: Settings) -> Callable[[], str]:
+    """Reads the password from the database secret: JSON with a "password" key, as RDS writes it."""
+    import json
+
+    from cdc_ops.aws import client  # boto3 is imported only when the secret is read
+
+    arn = settings.database.password_secret_arn
+    secrets = client("secretsmanager", settings)
+
+    def read() -> str:
+        value = secrets.get_secret_value(SecretId=arn)["SecretString"]
+        try:
+            return str(json.loads(value)["password"])
+        except (ValueError, KeyError, TypeError) as exc:
+            # never echo the value: it is the secret
+            raise ValueError(
+                f"secret {arn} (database.password_secret_arn) is not JSON with a 'password' key"
+            ) from exc
+
+    return read
 
 
 def dsql_token_generator(settings: Settings) -> Callable[[], str]:
@@ -136,6 +168,9 @@ class PooledDatabase:
                     conn = super().connect(*args, **kw)
                 except psycopg.Error as exc:
                     owner.last_connect_error = exc
+                    forget = getattr(credentials, "forget", None)
+                    if forget is not None and not is_unavailable(exc):
+                        forget()  # a refused password may have been rotated meanwhile
                     raise
                 owner.last_connect_error = None
                 return conn
@@ -199,13 +234,18 @@ class PooledDatabase:
 
 def postgres_database(settings: Settings) -> PooledDatabase:
     """Aurora PostgreSQL through its proxy endpoint (PgBouncer locally)."""
-    settings.require("database.proxy_host", "database.password")
     db, api = settings.database, settings.producer_api
+    if db.password_secret_arn:
+        settings.require("database.proxy_host")
+        credentials: Credentials = ReusedPassword(secret_password(settings), db.password_reuse_s)
+    else:
+        settings.require("database.proxy_host", "database.password")
+        password = db.password.get_secret_value() if db.password else None
+        credentials = lambda: {"password": password}  # noqa: E731
     conninfo = make_conninfo(host=db.proxy_host, port=db.proxy_port, dbname=db.name, user=db.user,
                              connect_timeout=db.connect_timeout_s,
                              application_name="producer-api-pg")  # fmt: skip
-    password = db.password.get_secret_value() if db.password else None
-    return PooledDatabase(conninfo, lambda: {"password": password}, max_size=api.pool_max_size,
+    return PooledDatabase(conninfo, credentials, max_size=api.pool_max_size,
                           timeout_s=api.pool_timeout_s, query_timeout_s=api.query_timeout_s,
                           name="producer-api-pg")  # fmt: skip
 
@@ -219,7 +259,7 @@ def dsql_database(settings: Settings) -> PooledDatabase:
                              connect_timeout=db.connect_timeout_s, sslmode=dsql.sslmode,
                              application_name="producer-api-dsql")  # fmt: skip
     if dsql.auth == "iam":
-        credentials: Credentials = DsqlTokens(dsql_token_generator(settings), dsql.token_reuse_s)
+        credentials = ReusedPassword(dsql_token_generator(settings), dsql.token_reuse_s)
     else:
         password = db.password.get_secret_value() if db.password else None
         credentials = lambda: {"password": password}  # noqa: E731

@@ -64,3 +64,12 @@ def test_postgres_storage_runs_on_a_real_database(local_stack: Stack) -> None:
             os.environ.pop("CDC_OPS_DAGSTER_STORAGE_URL", None)
         else:
             os.environ["CDC_OPS_DAGSTER_STORAGE_URL"] = saved
+
+
+def test_a_bare_postgres_url_gets_the_driver_dagster_postgres_needs() -> None:
+    from cdc_ops.devserver import dagster_storage_url
+
+    assert dagster_storage_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg2://u:p@h:5432/d"
+    assert dagster_storage_url("postgres://u:p@h/d") == "postgresql+psycopg2://u:p@h/d"
+    kept = "postgresql+psycopg2://u:p@h/d"
+    assert dagster_storage_url(kept) == kept

@@ -311,3 +311,48 @@ def test_a_wrong_password_is_not_mistaken_for_a_stopped_database(local_stack: St
     error = api.service.database.last_connect_error
     assert isinstance(error, psycopg.OperationalError)
     assert "authentication failed" in str(error)
+
+
+def test_the_password_comes_from_secrets_manager_and_a_rotation_is_followed(
+    local_stack: Stack,
+) -> None:
+    """As deployed: no password in the environment, only the RDS-managed secret's ARN (moto)."""
+    from cdc_ops.aws import client
+
+    settings = local_stack.settings.model_copy(deep=True)
+    real = settings.database.password.get_secret_value()
+    secrets = client("secretsmanager", settings)
+    arn = secrets.create_secret(
+        Name=f"rds!cluster-test-{time.monotonic_ns()}",
+        SecretString=json.dumps({"username": settings.database.user, "password": "stale"}),
+    )["ARN"]
+    settings.database.password = None
+    settings.database.password_secret_arn = arn
+    settings.producer_api.pool_timeout_s = 2
+    starter = CountingAutoStarter()
+    api = build_api(settings, starter)
+    # the secret holds an old password: refused, a 500, and the cached value is dropped
+    assert call(api, "GET", "/cars")[0] == 500
+    assert "authentication failed" in str(api.service.database.last_connect_error)
+    # the secret is rotated to the real password: the next request logs in at once, well
+    # inside the 300 s reuse window, because the refused password was forgotten
+    secrets.put_secret_value(
+        SecretId=arn, SecretString=json.dumps({"username": "x", "password": real})
+    )
+    status, _, body = call(api, "GET", "/cars")
+    assert status == 200, body
+    assert starter.calls == 0
+
+
+def test_a_secret_without_a_password_key_is_named_and_not_echoed(local_stack: Stack) -> None:
+    from cdc_ops.aws import client
+    from cdc_ops.producer.connections import secret_password
+
+    settings = local_stack.settings.model_copy(deep=True)
+    arn = client("secretsmanager", settings).create_secret(
+        Name=f"not-json-{time.monotonic_ns()}", SecretString="hunter2"
+    )["ARN"]
+    settings.database.password_secret_arn = arn
+    with pytest.raises(ValueError, match="database.password_secret_arn") as caught:
+        secret_password(settings)()
+    assert "hunter2" not in str(caught.value)

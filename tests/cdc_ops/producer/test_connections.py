@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 from psycopg_pool import PoolTimeout
 
-from cdc_ops.producer.connections import DsqlTokens, dsql_token_generator, is_unavailable
+from cdc_ops.producer.connections import ReusedPassword, dsql_token_generator, is_unavailable
 from cdc_ops.settings import load_settings
 
 
@@ -46,7 +46,7 @@ def test_dsql_token_is_reused_for_14_minutes_then_replaced() -> None:
         return issued[-1]
 
     clock = Clock()
-    tokens = DsqlTokens(generate, reuse_s=840, clock=clock)
+    tokens = ReusedPassword(generate, reuse_s=840, clock=clock)
     assert tokens() == {"password": "token-0"}
     clock.now += 839
     assert tokens() == {"password": "token-0"}
@@ -71,3 +71,12 @@ def test_token_generator_signs_a_dsql_connect_url_for_the_configured_host() -> N
     assert query["Action"] == ["DbConnectAdmin"]
     assert query["X-Amz-Expires"] == ["900"]
     assert "secret" not in token
+
+
+def test_a_refused_password_is_forgotten_and_fetched_again() -> None:
+    values = iter(["old", "rotated"])
+    password = ReusedPassword(lambda: next(values), reuse_s=300, clock=Clock())
+    assert password() == {"password": "old"}
+    assert password() == {"password": "old"}  # reused inside the window
+    password.forget()
+    assert password() == {"password": "rotated"}
