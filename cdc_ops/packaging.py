@@ -58,6 +58,8 @@ LAMBDAS = {
         LambdaSpec("auto_stop", "lambdas.auto_stop.handler.handler", ("auto_stop",), _CONTROL_DEPS),
     )  # fmt: skip
 }
+# the Lambda runtime the wheels are picked for; terraform/ deploys python<this>
+PYTHON_VERSION = "3.11"
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 NEVER = ("dagster", "pandas", "boto3", "botocore", "s3transfer")
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
@@ -90,7 +92,8 @@ def build(name: str, out_dir: Path, *, arch: str = "x86_64",
         result = subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              "--target", str(root), "--platform", PLATFORMS[arch], "--implementation", "cp",
-             "--python-version", "3.11", "--only-binary=:all:", *_pinned(spec.requirements)],
+             "--python-version", PYTHON_VERSION, "--only-binary=:all:",
+             *_pinned(spec.requirements)],
             capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cdc-ops needs on a fresh Debian machine: PostgreSQL 15 and PgBouncer from apt,
-# Python packages into .venv. Idempotent: a second run installs nothing.
+# Python packages into .venv, PyFlink and checkov into venvs of their own.
+# Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,5 +51,17 @@ if [ "$(cat "$flink_stamp" 2>/dev/null)" != "$flink_want" ]; then
     | grep -v "is neither a file nor a directory" || true
   .venv-flink/bin/python -c 'import pyflink.table'
   echo "$flink_want" > "$flink_stamp"
+fi
+# checkov (the Terraform security scan the tests run) also gets its own virtualenv: it pins its
+# own HCL parser and AWS SDK versions.
+checkov_stamp=.venv-checkov/.cdc-ops-installed
+checkov_want="checkov==3.3.30"
+if [ "$(cat "$checkov_stamp" 2>/dev/null)" != "$checkov_want" ]; then
+  say "installing checkov into .venv-checkov (about a minute)"
+  [ -x .venv-checkov/bin/python ] || "$python" -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q --disable-pip-version-check "$checkov_want" 2>&1 \
+    | grep -v "is neither a file nor a directory" || true
+  .venv-checkov/bin/checkov --version >/dev/null
+  echo "$checkov_want" > "$checkov_stamp"
 fi
 say "ready"

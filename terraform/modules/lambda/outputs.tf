@@ -1,0 +1,39 @@
+output "pg_function_name" {
+  description = "Name of the Aurora PostgreSQL producer API function (null when enable_pg is false)."
+  value       = one(values(aws_lambda_function.pg)[*].function_name)
+}
+
+output "pg_api_name" {
+  description = "Name of the Aurora PostgreSQL producer REST API: the ApiName dimension the auto-stop reads (null when disabled)."
+  value       = one(values(aws_api_gateway_rest_api.pg)[*].name)
+}
+
+output "pg_api_url" {
+  description = "Invoke URL of the PostgreSQL API's v1 stage (null when disabled)."
+  value       = try(aws_api_gateway_stage.this["pg"].invoke_url, null)
+}
+
+output "dsql_function_name" {
+  description = "Name of the Aurora DSQL producer API function (null when enable_dsql is false)."
+  value       = one(values(aws_lambda_function.dsql)[*].function_name)
+}
+
+output "dsql_api_name" {
+  description = "Name of the Aurora DSQL producer REST API (null when disabled)."
+  value       = one(values(aws_api_gateway_rest_api.dsql)[*].name)
+}
+
+output "dsql_api_url" {
+  description = "Invoke URL of the DSQL API's v1 stage (null when disabled)."
+  value       = try(aws_api_gateway_stage.this["dsql"].invoke_url, null)
+}
+
+output "security_group_id" {
+  description = "Security group of the PostgreSQL function: allow it into the database / RDS Proxy security group (null when disabled)."
+  value       = one(values(aws_security_group.pg)[*].id)
+}
+
+output "dsql_security_group_id" {
+  description = "Security group of the DSQL function: allow it into the DSQL VPC endpoint's security group (null when disabled)."
+  value       = one(values(aws_security_group.dsql)[*].id)
+}
