@@ -118,9 +118,12 @@ def cluster_state_from_rds(
 
 
 def describe_rds_cluster(rds: Any, cluster_id: str) -> ClusterState:
-    found = rds.describe_db_clusters(Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}])[
-        "DBClusters"
-    ]
+    # By identifier, not by filter: IAM can then scope rds:DescribeDBClusters to this cluster's
+    # ARN (terraform/modules/*); a filtered call is authorised against every cluster.
+    try:
+        found = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+    except rds.exceptions.DBClusterNotFoundFault:
+        found = []
     if not found:
         return cluster_state_from_rds(cluster_id, None)
     return cluster_state_from_rds(

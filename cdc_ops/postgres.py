@@ -7,6 +7,7 @@ from typing import Literal
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from cdc_ops.database_secret import database_password
 from cdc_ops.settings import Settings
 
 Endpoint = Literal["cluster", "proxy"]
@@ -14,9 +15,10 @@ Endpoint = Literal["cluster", "proxy"]
 
 def conninfo(settings: Settings, endpoint: Endpoint = "cluster", **extra: object) -> str:
     """Connection string for the cluster endpoint (never the proxy for replication) or the proxy."""
-    settings.require("database.cluster_host" if endpoint == "cluster" else "database.proxy_host",
-                     "database.password")  # fmt: skip
     db = settings.database
+    settings.require("database.cluster_host" if endpoint == "cluster" else "database.proxy_host")
+    if not db.password_secret_arn:
+        settings.require("database.password")
     host, port = (
         (db.cluster_host, db.cluster_port)
         if endpoint == "cluster"
@@ -27,7 +29,7 @@ def conninfo(settings: Settings, endpoint: Endpoint = "cluster", **extra: object
         port=port,
         dbname=db.name,
         user=db.user,
-        password=db.password.get_secret_value() if db.password else None,
+        password=database_password(settings),
         connect_timeout=db.connect_timeout_s,
         application_name="cdc-ops",
         **extra,

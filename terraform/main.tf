@@ -172,4 +172,8 @@ module "dagster" {
   proxy_name                  = try(module.rds_proxy[0].proxy_name, null)
   api_name                    = module.lambda.pg_api_name
   alerts_topic_arn            = try(module.alarms[0].alarm_topic_arn, var.alarm_topic_arn)
+
+  settings                     = var.control_plane_settings
+  secret_settings              = var.control_plane_secret_settings
+  secret_settings_kms_key_arns = var.control_plane_secret_kms_key_arns
 }

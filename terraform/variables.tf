@@ -171,3 +171,21 @@ variable "manage_api_gateway_account" {
   description = "Set API Gateway's account-wide CloudWatch logging role (once per account and region); false when another stack owns it."
   default     = true
 }
+
+variable "control_plane_settings" {
+  type        = map(string)
+  description = "More cdc-ops settings for the control plane on ECS (CDC_OPS_KAFKA__BOOTSTRAP_SERVERS, CDC_OPS_CONNECTOR__*, CDC_OPS_FLINK__*...); no secrets."
+  default     = {}
+}
+
+variable "control_plane_secret_settings" {
+  type        = map(string)
+  description = "Secret cdc-ops settings for the control plane: CDC_OPS_* name to a Secrets Manager valueFrom (\"<secret ARN>[:<json key>::]\")."
+  default     = {}
+}
+
+variable "control_plane_secret_kms_key_arns" {
+  type        = list(string)
+  description = "KMS keys of the control_plane_secret_settings secrets (empty for the AWS-managed key)."
+  default     = []
+}

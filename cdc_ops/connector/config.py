@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cdc_ops.database_secret import database_password
 from cdc_ops.settings import Settings
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
@@ -60,7 +61,7 @@ def heartbeat_query(table: str) -> str:
 
 def _common(settings: Settings) -> dict[str, str]:
     db, names, c = settings.database, settings.names, settings.connector
-    password = db.password.get_secret_value() if db.password else ""
+    password = database_password(settings) or ""
     return {
         "name": c.name,
         "tasks.max": "1",

@@ -24,6 +24,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from cdc_ops.database_secret import secret_password
 from cdc_ops.errors import DatabaseUnavailable
 from cdc_ops.settings import Settings
 
@@ -83,28 +84,6 @@ class ReusedPassword:
     def forget(self) -> None:
         """The server refused it: fetch a fresh one for the next connection."""
         self._token = None
-
-
-def secret_password(settings: Settings) -> Callable[[], str]:
-    """Reads the password from the database secret: JSON with a "password" key, as RDS writes it."""
-    import json
-
-    from cdc_ops.aws import client  # boto3 is imported only when the secret is read
-
-    arn = settings.database.password_secret_arn
-    secrets = client("secretsmanager", settings)
-
-    def read() -> str:
-        value = secrets.get_secret_value(SecretId=arn)["SecretString"]
-        try:
-            return str(json.loads(value)["password"])
-        except (ValueError, KeyError, TypeError) as exc:
-            # never echo the value: it is the secret
-            raise ValueError(
-                f"secret {arn} (database.password_secret_arn) is not JSON with a 'password' key"
-            ) from exc
-
-    return read
 
 
 def dsql_token_generator(settings: Settings) -> Callable[[], str]:

@@ -195,3 +195,12 @@ def test_stop_and_start_are_idempotent_and_auto_start_reports(local_stack, rds, 
     assert auto_start(controller, "request")["status"] == "already available"
     last = controller.describe().last_action
     assert last is not None and (last.action, last.reason) == ("start", "request")
+
+
+def test_an_unknown_cluster_is_absent_not_an_error(rds: Any) -> None:
+    # described by identifier (so IAM can be scoped to the one cluster): RDS answers a missing
+    # cluster with DBClusterNotFoundFault, which means "absent"
+    from cdc_ops.cluster import ABSENT, describe_rds_cluster
+
+    state = describe_rds_cluster(rds, "cdc-streaming-test-no-such-cluster")
+    assert state.status == ABSENT

@@ -346,7 +346,7 @@ def test_the_password_comes_from_secrets_manager_and_a_rotation_is_followed(
 
 def test_a_secret_without_a_password_key_is_named_and_not_echoed(local_stack: Stack) -> None:
     from cdc_ops.aws import client
-    from cdc_ops.producer.connections import secret_password
+    from cdc_ops.database_secret import secret_password
 
     settings = local_stack.settings.model_copy(deep=True)
     arn = client("secretsmanager", settings).create_secret(
@@ -356,3 +356,19 @@ def test_a_secret_without_a_password_key_is_named_and_not_echoed(local_stack: St
     with pytest.raises(ValueError, match="database.password_secret_arn") as caught:
         secret_password(settings)()
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_control_plane_reads_the_slot_with_the_secrets_password(local_stack: Stack) -> None:
+    """The ECS control plane gets only database.password_secret_arn, like the Lambdas."""
+    from cdc_ops.aws import client
+
+    settings = local_stack.settings.model_copy(deep=True)
+    real = settings.database.password.get_secret_value()
+    arn = client("secretsmanager", settings).create_secret(
+        Name=f"rds!cluster-cp-{time.monotonic_ns()}",
+        SecretString=json.dumps({"username": settings.database.user, "password": real}),
+    )["ARN"]
+    settings.database.password = None
+    settings.database.password_secret_arn = arn
+    with connect(settings) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (settings.database.user,)

@@ -304,7 +304,7 @@ def _setting_exists(env_var: str) -> bool:
 def test_every_cdc_ops_variable_terraform_sets_is_a_setting() -> None:
     found = set()
     for path in all_tf_files():
-        found |= set(re.findall(r"\bCDC_OPS_[A-Z0-9_]+\b", code_text(path)))
+        found |= set(re.findall(r"\bCDC_OPS_[A-Z0-9_]*[A-Z0-9]\b", code_text(path)))
     unknown = sorted(v for v in found if not _setting_exists(v))
     assert not unknown, f"not cdc-ops settings: {unknown}"
     # what ties the deployed parts to the same resources

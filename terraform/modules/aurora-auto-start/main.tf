@@ -154,15 +154,6 @@ data "aws_iam_policy_document" "function" {
     resources = [var.cluster_arn]
   }
 
-  statement {
-    # cdc_ops.cluster.describe_rds_cluster calls DescribeDBClusters with a db-cluster-id filter
-    # and no DBClusterIdentifier; RDS authorises such a call against cluster:* of the account
-    # and region (not against the filtered cluster), so the read needs this ARN pattern.
-    sid       = "DescribeClustersByFilter"
-    effect    = "Allow"
-    actions   = ["rds:DescribeDBClusters"]
-    resources = ["arn:${local.partition}:rds:${local.region}:${local.account}:cluster:*"]
-  }
 
   statement {
     # called without an identifier: is the cluster a member of a global database?

@@ -69,22 +69,25 @@ locals {
       CDC_OPS_DATABASE__CLUSTER_HOST = var.database_host
       CDC_OPS_DATABASE__NAME         = var.database_name
       CDC_OPS_DATABASE__USER         = var.database_user
-      CDC_OPS_DAGSTER__HOME          = local.dagster_home
+      # read from the secret when a connection is made, so RDS's rotation needs no redeploy
+      CDC_OPS_DATABASE__PASSWORD_SECRET_ARN = var.database_secret_arn
+      CDC_OPS_DAGSTER__HOME                 = local.dagster_home
     },
     { for k, v in local.optional_environment : k => v if v != null },
+    # Kafka, connector, Flink and consumer settings of this deployment (no secrets: see below)
+    var.settings,
   )
 
-  secrets = [
-    {
+  secrets = concat(
+    [{
       name      = "CDC_OPS_DAGSTER__POSTGRES_STORAGE_URL"
       valueFrom = aws_secretsmanager_secret.storage_url.arn
-    },
-    {
-      # <secret ARN>:<JSON key>:<version stage>:<version id>; empty stage and id: AWSCURRENT
-      name      = "CDC_OPS_DATABASE__PASSWORD"
-      valueFrom = "${var.database_secret_arn}:password::"
-    },
-  ]
+    }],
+    # e.g. CDC_OPS_KAFKA__API_SECRET = "<secret ARN>:api_secret::" (ECS injects the value)
+    [for name, value_from in var.secret_settings : { name = name, valueFrom = value_from }],
+  )
+  # the secrets themselves, without a ":json-key:stage:version" suffix
+  secret_setting_arns = distinct([for v in values(var.secret_settings) : join(":", slice(split(":", v), 0, 7))])
 
   roles = {
     webserver = {
@@ -522,14 +525,15 @@ data "aws_iam_policy_document" "execution" {
     sid       = "ReadTheInjectedSecrets"
     effect    = "Allow"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.storage_url.arn, var.database_secret_arn]
+    resources = concat([aws_secretsmanager_secret.storage_url.arn], local.secret_setting_arns)
   }
 
   statement {
-    sid       = "DecryptTheInjectedSecrets"
-    effect    = "Allow"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.this.arn, var.database_secret_kms_key_arn]
+    sid     = "DecryptTheInjectedSecrets"
+    effect  = "Allow"
+    actions = ["kms:Decrypt"]
+    # the storage secret's key, and the keys of secret_settings' secrets
+    resources = concat([aws_kms_key.this.arn], var.secret_settings_kms_key_arns)
 
     condition {
       test     = "StringEquals"
@@ -556,6 +560,27 @@ resource "aws_iam_role" "task" {
 
 data "aws_iam_policy_document" "task" {
   statement {
+    # cdc_ops.database_secret: the control plane reads the database password when it connects
+    sid       = "ReadTheDatabasePassword"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.database_secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptTheDatabasePassword"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.database_secret_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
     # cluster_control: describe, stop, start, and the action recorded as tags on the cluster
     sid    = "ControlTheCluster"
     effect = "Allow"
@@ -568,15 +593,6 @@ data "aws_iam_policy_document" "task" {
     resources = [var.cluster_arn]
   }
 
-  statement {
-    # cdc_ops.cluster.describe_rds_cluster calls DescribeDBClusters with a db-cluster-id filter
-    # and no DBClusterIdentifier; RDS authorises such a call against cluster:* of the account
-    # and region (not against the filtered cluster), so the read needs this ARN pattern.
-    sid       = "DescribeClustersByFilter"
-    effect    = "Allow"
-    actions   = ["rds:DescribeDBClusters"]
-    resources = ["arn:${local.partition}:rds:${local.region}:${local.account}:cluster:*"]
-  }
 
   statement {
     # called without an identifier: is the cluster a member of a global database?

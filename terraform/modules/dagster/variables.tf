@@ -254,3 +254,44 @@ variable "storage_password_version" {
     error_message = "storage_password_version must be a whole number, 1 or more."
   }
 }
+
+variable "settings" {
+  type        = map(string)
+  description = "More cdc-ops settings for both services as CDC_OPS_<SECTION>__<KEY> env vars: Kafka, connector, Flink, consumers (e.g. CDC_OPS_KAFKA__BOOTSTRAP_SERVERS). No secrets here: use secret_settings."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.settings) : can(regex("^CDC_OPS_[A-Z0-9_]+$", k))])
+    error_message = "settings keys must be cdc-ops env vars, CDC_OPS_<SECTION>__<KEY>."
+  }
+
+  validation {
+    condition     = !anytrue([for k in keys(var.settings) : can(regex("(PASSWORD|SECRET|API_KEY|_URL)$", k))])
+    error_message = "settings must not hold secrets (a *PASSWORD, *SECRET, *API_KEY or *_URL key): pass those in secret_settings."
+  }
+}
+
+variable "secret_settings" {
+  type        = map(string)
+  description = "Secret cdc-ops settings that ECS injects from Secrets Manager: env var name to valueFrom (\"<secret ARN>\" or \"<secret ARN>:<json key>::\")."
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for k, v in var.secret_settings :
+      can(regex("^CDC_OPS_[A-Z0-9_]+$", k)) && can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:", v))
+    ])
+    error_message = "secret_settings maps CDC_OPS_* names to Secrets Manager secret ARNs (optionally :<json key>::)."
+  }
+}
+
+variable "secret_settings_kms_key_arns" {
+  type        = list(string)
+  description = "KMS keys that encrypt the secret_settings secrets (empty when they use the AWS-managed key)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.secret_settings_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:", k))])
+    error_message = "secret_settings_kms_key_arns must be KMS key ARNs."
+  }
+}
