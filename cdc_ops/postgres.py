@@ -16,9 +16,11 @@ Endpoint = Literal["cluster", "proxy"]
 def conninfo(settings: Settings, endpoint: Endpoint = "cluster", **extra: object) -> str:
     """Connection string for the cluster endpoint (never the proxy for replication) or the proxy."""
     db = settings.database
-    settings.require("database.cluster_host" if endpoint == "cluster" else "database.proxy_host")
-    if not db.password_secret_arn:
-        settings.require("database.password")
+    # the password may instead come from its Secrets Manager secret (database.password_secret_arn)
+    settings.require(
+        "database.cluster_host" if endpoint == "cluster" else "database.proxy_host",
+        *(() if db.password_secret_arn else ("database.password",)),
+    )
     host, port = (
         (db.cluster_host, db.cluster_port)
         if endpoint == "cluster"
