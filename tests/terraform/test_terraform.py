@@ -104,24 +104,25 @@ def test_variables_are_typed_described_declared_and_used(directory: Path) -> Non
     assert not declared.keys() - used, f"{_id(directory)} never uses {declared.keys() - used}"
 
 
-def _module_calls() -> list[tuple[str, dict, Path]]:
+def _module_calls(directory: Path = TERRAFORM) -> list[tuple[str, dict, Path]]:
     return [
-        (label, body, (TERRAFORM / body["source"]).resolve())
-        for label, body in blocks(TERRAFORM, "module")
+        (label, body, (directory / body["source"]).resolve())
+        for label, body in blocks(directory, "module")
     ]
 
 
 def test_module_calls_pass_declared_inputs_and_every_required_one() -> None:
-    calls = _module_calls()
-    assert {source.name for _, _, source in calls} >= ISSUE_MODULES
-    for label, body, source in calls:
+    root_calls = _module_calls()
+    assert {source.name for _, _, source in root_calls} >= ISSUE_MODULES
+    calls = [(d, call) for d in _dirs() for call in _module_calls(d)]
+    assert len(calls) > len(root_calls)  # modules call modules too (aurora-control-function)
+    for directory, (label, body, source) in calls:
+        where = f"{_id(directory)}: module.{label}"
         declared = variables(source)
         passed = set(body) - META_ARGUMENTS
-        assert not passed - declared.keys(), (
-            f"module.{label} passes undeclared {passed - declared.keys()}"
-        )
+        assert not passed - declared.keys(), f"{where} passes undeclared {passed - declared.keys()}"
         required = {name for name, var in declared.items() if "default" not in var}
-        assert not required - passed, f"module.{label} misses required {required - passed}"
+        assert not required - passed, f"{where} misses required {required - passed}"
 
 
 def test_every_module_output_the_root_reads_exists() -> None:
@@ -273,17 +274,21 @@ def test_lambdas_run_the_packaged_handlers_on_the_packaged_python() -> None:
         "-aurora-auto-stop": "auto_stop",
         "-aurora-auto-start": "auto_start",
     }
-    seen = set()
+    handlers = {}  # function name suffix -> handler
     for directory in module_dirs():
         for rtype, _, body in resources(directory):
-            if rtype != "aws_lambda_function":
-                continue
-            assert body["runtime"] == f"python{PYTHON_VERSION}", body["runtime"]
-            name = resolve_name(directory, body["function_name"], "p", "e")
-            package = by_suffix[name.removeprefix("p-e")]
-            assert body["handler"] == LAMBDAS[package].handler
-            seen.add(package)
-    assert seen == set(LAMBDAS)
+            if rtype == "aws_lambda_function":
+                assert body["runtime"] == f"python{PYTHON_VERSION}", body["runtime"]
+                if body["handler"] != "${var.handler}":
+                    name = resolve_name(directory, body["function_name"], "p", "e")
+                    handlers[name.removeprefix("p-e")] = body["handler"]
+        # the shared function of the auto-start and the auto-stop, named after its purpose
+        for _, body, source in _module_calls(directory):
+            if source.name == "aurora-control-function":
+                handlers[f"-aurora-{body['purpose']}"] = body["handler"]
+    assert set(handlers) == set(by_suffix)
+    for suffix, handler in handlers.items():
+        assert handler == LAMBDAS[by_suffix[suffix]].handler, suffix
     text = code_text(TERRAFORM / "main.tf")
     for package in LAMBDAS:
         assert f'"${{var.dist_dir}}/{package}.zip"' in text

@@ -1,300 +1,43 @@
-data "aws_region" "current" {}
-
 data "aws_caller_identity" "current" {}
-
-data "aws_partition" "current" {}
 
 locals {
   name = "${var.project}-${var.environment}"
+}
 
-  function_name = "${local.name}-aurora-auto-stop"
-  log_group     = "/aws/lambda/${local.function_name}"
+# The function, its key, log group, dead-letter queue and role: shared with the auto-start.
+module "function" {
+  source = "../aurora-control-function"
 
-  partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.name
-  account   = data.aws_caller_identity.current.account_id
+  project     = var.project
+  environment = var.environment
+  tags        = var.tags
 
-  log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.log_group}"
+  purpose      = "auto-stop"
+  handler      = "lambdas.auto_stop.handler.handler"
+  description  = "cdc-ops auto-stop: stops ${var.cluster_id} after ${var.inactivity_hours}h without a request to ${var.api_name}"
+  package_path = var.package_path
+  architecture = var.architecture
 
-  # Settings of the function: cdc_ops.settings, env CDC_OPS_<SECTION>__<KEY>.
-  environment_variables = {
-    CDC_OPS_ENV                            = "aws"
-    CDC_OPS_NAMES__PROJECT                 = var.project
-    CDC_OPS_NAMES__ENVIRONMENT             = var.environment
-    CDC_OPS_NAMES__CLUSTER_ID              = var.cluster_id
+  cluster_id  = var.cluster_id
+  cluster_arn = var.cluster_arn
+  # cdc_ops.auto_stop via cluster_control: describe, stop, and the action recorded as tags (it
+  # never starts the cluster; that is the auto-start's)
+  cluster_actions = ["rds:DescribeDBClusters", "rds:StopDBCluster", "rds:AddTagsToResource"]
+  # cdc_ops.activity: AWS/ApiGateway Count of the producer API
+  read_metrics = true
+  settings = {
     CDC_OPS_NAMES__API_NAME                = var.api_name
-    CDC_OPS_AWS__REGION                    = local.region
     CDC_OPS_AUTO_STOP__INACTIVITY_WINDOW_H = tostring(var.inactivity_hours)
     CDC_OPS_AUTO_STOP__ENVIRONMENTS        = jsonencode([var.environment])
-    POWERTOOLS_SERVICE_NAME                = "aurora-auto-stop"
-    POWERTOOLS_LOG_LEVEL                   = "INFO"
-  }
-}
-
-# ---------------------------------------------------------------------------------------------
-# KMS key: the log group, the dead-letter queue and the function's environment variables.
-# ---------------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:This is a KMS key policy: "*" resource means this key only; kms:* is the AWS-default account-root administration statement
-  #checkov:skip=CKV_AWS_111:This is a KMS key policy: "*" resource means this key only; the logs service is further limited to this function's log group
-  #checkov:skip=CKV_AWS_356:This is a KMS key policy: "*" resource means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
   }
 
-  statement {
-    sid    = "CloudWatchLogsEncryptsThisFunctionsLogGroup"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; the condition limits it to this function's log group.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${local.function_name}: log group, dead-letter queue and environment variables"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = local.function_name })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.function_name}"
-  target_key_id = aws_kms_key.this.key_id
-}
-
-# ---------------------------------------------------------------------------------------------
-# Log group and dead-letter queue
-# ---------------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_log_group" "this" {
-  name              = local.log_group
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-
-  tags = merge(var.tags, { Name = local.function_name })
-}
-
-resource "aws_sqs_queue" "dlq" {
-  name                              = "${local.function_name}-dlq"
-  kms_master_key_id                 = aws_kms_key.this.arn
-  kms_data_key_reuse_period_seconds = 300
-  # the longest SQS allows: a failed run stays visible for two weeks
-  message_retention_seconds = 1209600
-
-  tags = merge(var.tags, { Name = "${local.function_name}-dlq" })
-}
-
-# ---------------------------------------------------------------------------------------------
-# IAM: exactly the calls of lambdas.auto_stop.handler (cdc_ops.auto_stop, cluster_control,
-# cluster, activity).
-# ---------------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    sid     = "LambdaAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name                 = "${local.function_name}-role"
-  description          = "Execution role of ${local.function_name}"
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
-  max_session_duration = 3600
-
-  tags = merge(var.tags, { Name = "${local.function_name}-role" })
-}
-
-data "aws_iam_policy_document" "function" {
-  statement {
-    sid    = "ControlTheCluster"
-    effect = "Allow"
-    actions = [
-      "rds:DescribeDBClusters",
-      "rds:StopDBCluster",
-      "rds:StartDBCluster",
-      "rds:AddTagsToResource",
-    ]
-    resources = [var.cluster_arn]
-  }
-
-
-  statement {
-    # called without an identifier: is the cluster a member of a global database?
-    sid       = "DescribeGlobalClusters"
-    effect    = "Allow"
-    actions   = ["rds:DescribeGlobalClusters"]
-    resources = ["arn:${local.partition}:rds::${local.account}:global-cluster:*"]
-  }
-
-  statement {
-    # called without an identifier: is the cluster part of a blue/green deployment?
-    sid       = "DescribeBlueGreenDeployments"
-    effect    = "Allow"
-    actions   = ["rds:DescribeBlueGreenDeployments"]
-    resources = ["arn:${local.partition}:rds:${local.region}:${local.account}:deployment:*"]
-  }
-
-  statement {
-    sid     = "ReadApiActivity"
-    effect  = "Allow"
-    actions = ["cloudwatch:GetMetricData"]
-    # GetMetricData supports no resource-level permissions: AWS requires "*".
-    resources = ["*"]
-  }
-
-  statement {
-    sid    = "XRayTracing"
-    effect = "Allow"
-    actions = [
-      "xray:PutTraceSegments",
-      "xray:PutTelemetryRecords",
-    ]
-    # X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: AWS requires "*".
-    resources = ["*"]
-  }
-
-  statement {
-    sid    = "WriteOwnLogs"
-    effect = "Allow"
-    actions = [
-      "logs:CreateLogStream",
-      "logs:PutLogEvents",
-    ]
-    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-  }
-
-  statement {
-    sid       = "SendFailedEventsToDeadLetterQueue"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
-  }
-
-  statement {
-    sid    = "EncryptDeadLetterMessages"
-    effect = "Allow"
-    actions = [
-      "kms:GenerateDataKey",
-      "kms:Decrypt",
-    ]
-    resources = [aws_kms_key.this.arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["sqs.${local.region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "this" {
-  name   = "${local.function_name}-policy"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.function.json
-}
-
-# ---------------------------------------------------------------------------------------------
-# The function
-# ---------------------------------------------------------------------------------------------
-
-resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_117:The function calls only the RDS and CloudWatch control-plane APIs, never the database; a VPC would add NAT or endpoints and no protection
-  #checkov:skip=CKV_AWS_272:No AWS Signer profile exists for this project; the zip is built reproducibly by `cdc-ops lambda package` and pinned by source_code_hash
-  function_name = local.function_name
-  description   = "cdc-ops auto-stop: stops ${var.cluster_id} after ${var.inactivity_hours}h without a request to ${var.api_name}"
-  role          = aws_iam_role.this.arn
-  handler       = "lambdas.auto_stop.handler.handler"
-  runtime       = "python3.11"
-  architectures = [var.architecture]
-
-  filename         = var.package_path
-  source_code_hash = filebase64sha256(var.package_path)
-
-  timeout     = 60
-  memory_size = 256
+  timeout = 60
   # two overlapping runs must not race on the same cluster
-  reserved_concurrent_executions = 1
-
-  kms_key_arn = aws_kms_key.this.arn
-
-  environment {
-    variables = local.environment_variables
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dlq.arn
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.this.name
-  }
-
-  tags = merge(var.tags, { Name = local.function_name })
-
-  lifecycle {
-    precondition {
-      condition     = var.environment != "prod"
-      error_message = "The Aurora auto-stop is never deployed in prod (cdc_ops refuses auto_stop.environments containing prod)."
-    }
-  }
-
-  depends_on = [
-    aws_cloudwatch_log_group.this,
-    aws_iam_role_policy.this,
-  ]
-}
-
-resource "aws_lambda_function_event_invoke_config" "this" {
-  function_name = aws_lambda_function.this.function_name
+  reserved_concurrency = 1
   # a check older than the next scheduled one is worthless: drop it (to the DLQ) instead
   maximum_event_age_in_seconds = 3300
   maximum_retry_attempts       = 2
+  log_retention_days           = var.log_retention_days
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -302,18 +45,25 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_event_rule" "schedule" {
-  name                = local.function_name
-  description         = "Runs ${local.function_name}: stop ${var.cluster_id} when the producer API was idle for ${var.inactivity_hours}h"
+  name                = "${local.name}-aurora-auto-stop"
+  description         = "Runs ${module.function.function_name}: stop ${var.cluster_id} when the producer API was idle for ${var.inactivity_hours}h"
   schedule_expression = var.schedule_expression
   state               = "ENABLED"
 
-  tags = merge(var.tags, { Name = local.function_name })
+  tags = merge(var.tags, { Name = "${local.name}-aurora-auto-stop" })
+
+  lifecycle {
+    precondition {
+      condition     = var.environment != "prod"
+      error_message = "The Aurora auto-stop is never deployed in prod (cdc_ops refuses auto_stop.environments containing prod)."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_target" "lambda" {
   rule      = aws_cloudwatch_event_rule.schedule.name
   target_id = "aurora-auto-stop"
-  arn       = aws_lambda_function.this.arn
+  arn       = module.function.function_arn
 
   retry_policy {
     maximum_event_age_in_seconds = 3300
@@ -324,8 +74,8 @@ resource "aws_cloudwatch_event_target" "lambda" {
 resource "aws_lambda_permission" "schedule" {
   statement_id   = "AllowEventBridgeSchedule"
   action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
+  function_name  = module.function.function_name
   principal      = "events.amazonaws.com"
   source_arn     = aws_cloudwatch_event_rule.schedule.arn
-  source_account = local.account
+  source_account = data.aws_caller_identity.current.account_id
 }

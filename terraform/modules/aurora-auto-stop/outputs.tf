@@ -1,16 +1,16 @@
 output "function_name" {
   description = "Name of the auto-stop Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the auto-stop Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = module.function.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the function's execution role."
-  value       = aws_iam_role.this.arn
+  value       = module.function.role_arn
 }
 
 output "schedule_rule_arn" {
@@ -20,5 +20,5 @@ output "schedule_rule_arn" {
 
 output "dead_letter_queue_arn" {
   description = "ARN of the SQS dead-letter queue that receives runs that failed after their retries."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.function.dead_letter_queue_arn
 }
