@@ -119,3 +119,28 @@ def resolve_name(directory: Path, template: str, project: str, environment: str)
         # a local that is a whole interpolation, "${...}", substitutes without its wrapper
         template = template.replace(match.group(0), value)
     return local_name(template, project, environment)
+
+
+def for_each_entries(directory: Path, body: dict) -> list[dict]:
+    """The entries a `for_each = local.x` resource is made for: local x, or the map local it
+    filters (`{ for k, v in local.y : ... if ... }`), taken whole: every entry it may create."""
+    local_values = locals_of(directory)
+    ref = re.fullmatch(r"\$\{local\.(\w+)\}", str(body.get("for_each", "")))
+    assert ref, f"for_each is not a local: {body.get('for_each')}"
+    value = local_values[ref.group(1)]
+    for _ in range(5):
+        if isinstance(value, dict):
+            return list(value.values())
+        inner = re.search(r"local\.(\w+)", str(value))
+        assert inner, f"cannot follow {value}"
+        value = local_values[inner.group(1)]
+    raise AssertionError(f"cannot follow for_each {body['for_each']}")
+
+
+def made_values(directory: Path, body: dict, attribute: str) -> list[str]:
+    """An attribute of a resource for each instance: literal, or `${each.value.x}` looked up."""
+    value = body[attribute]
+    each = re.fullmatch(r"\$\{each\.value\.(\w+)\}", value)
+    if each is None:
+        return [value]
+    return [entry[each.group(1)] for entry in for_each_entries(directory, body)]

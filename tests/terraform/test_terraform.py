@@ -26,6 +26,7 @@ from tests.terraform.hcl import (
     blocks,
     code_text,
     locals_of,
+    made_values,
     module_dirs,
     outputs,
     resolve_name,
@@ -247,7 +248,12 @@ def test_terraform_test_plans_every_environment_on_a_mocked_provider(
 
 
 def _named(module: str, rtype: str, attribute: str) -> list[str]:
-    return [body[attribute] for t, _, body in resources(MODULES / module) if t == rtype]
+    return [
+        value
+        for t, _, body in resources(MODULES / module)
+        if t == rtype
+        for value in made_values(MODULES / module, body, attribute)
+    ]
 
 
 @pytest.mark.parametrize("project", ["cdc-streaming", "acme-cdc"])
@@ -280,8 +286,12 @@ def test_lambdas_run_the_packaged_handlers_on_the_packaged_python() -> None:
             if rtype == "aws_lambda_function":
                 assert body["runtime"] == f"python{PYTHON_VERSION}", body["runtime"]
                 if body["handler"] != "${var.handler}":
-                    name = resolve_name(directory, body["function_name"], "p", "e")
-                    handlers[name.removeprefix("p-e")] = body["handler"]
+                    names = made_values(directory, body, "function_name")
+                    made = made_values(directory, body, "handler")
+                    made = made * len(names) if len(made) == 1 else made
+                    for name, handler in zip(names, made, strict=True):
+                        name = resolve_name(directory, name, "p", "e")
+                        handlers[name.removeprefix("p-e")] = handler
         # the shared function of the auto-start and the auto-stop, named after its purpose
         for _, body, source in _module_calls(directory):
             if source.name == "aurora-control-function":

@@ -67,29 +67,35 @@ locals {
       function_name = local.pg_function_name
       api_name      = local.pg_api_name
       database      = "Aurora PostgreSQL"
+      handler       = "lambdas.producer_api_pg.handler.handler"
+      package_path  = var.pg_package_path
+      database_port = var.database_port
+      # Secrets Manager (the password) and Lambda (the auto-start) over HTTPS
+      https_egress = true
+      ready        = var.pg_package_path != null && var.database_host != null && var.database_secret_arn != null
+      needs        = "enable_pg = true needs pg_package_path, database_host and database_secret_arn."
     }
     dsql = {
       enabled       = var.enable_dsql
       function_name = local.dsql_function_name
       api_name      = local.dsql_api_name
       database      = "Aurora DSQL"
+      handler       = "lambdas.producer_api_dsql.handler.handler"
+      package_path  = var.dsql_package_path
+      database_port = 5432
+      # it signs its IAM token locally and calls no AWS API over HTTPS
+      https_egress = false
+      ready        = var.dsql_package_path != null && var.dsql_host != null && var.dsql_cluster_arn != null
+      needs        = "enable_dsql = true needs dsql_package_path, dsql_host and dsql_cluster_arn."
     }
   }
 
-  apis      = { for k, v in local.apis_all : k => v if v.enabled }
-  pg_apis   = { for k, v in local.apis : k => v if k == "pg" }
-  dsql_apis = { for k, v in local.apis : k => v if k == "dsql" }
+  apis = { for k, v in local.apis_all : k => v if v.enabled }
 
   lambda_log_groups = { for k, v in local.apis : k => "/aws/lambda/${v.function_name}" }
   access_log_groups = { for k, v in local.apis : k => "/aws/apigateway/${v.api_name}/${local.stage_name}/access" }
 
   log_group_arn_prefix = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:"
-
-  # One function, security group and REST API resource per database (each keyed like
-  # local.apis), merged into maps for the resources both APIs share.
-  functions       = merge(aws_lambda_function.pg, aws_lambda_function.dsql)
-  security_groups = merge(aws_security_group.pg, aws_security_group.dsql)
-  rest_apis       = merge(aws_api_gateway_rest_api.pg, aws_api_gateway_rest_api.dsql)
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +148,7 @@ data "aws_iam_policy_document" "kms" {
       values = concat(
         [for k, name in local.lambda_log_groups : "${local.log_group_arn_prefix}${name}"],
         [for k, name in local.access_log_groups : "${local.log_group_arn_prefix}${name}"],
-        [for k, api in local.rest_apis : "${local.log_group_arn_prefix}API-Gateway-Execution-Logs_${api.id}/${local.stage_name}"],
+        [for k, api in aws_api_gateway_rest_api.this : "${local.log_group_arn_prefix}API-Gateway-Execution-Logs_${api.id}/${local.stage_name}"],
       )
     }
   }
@@ -194,7 +200,7 @@ resource "aws_cloudwatch_log_group" "access" {
 resource "aws_cloudwatch_log_group" "execution" {
   for_each = local.apis
 
-  name              = "API-Gateway-Execution-Logs_${local.rest_apis[each.key].id}/${local.stage_name}"
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this[each.key].id}/${local.stage_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.this[0].arn
 
@@ -205,49 +211,34 @@ resource "aws_cloudwatch_log_group" "execution" {
 # Network: each function gets its own security group, egress only.
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_security_group" "pg" {
-  for_each = local.pg_apis
+resource "aws_security_group" "this" {
+  for_each = local.apis
 
-  name        = "${local.pg_function_name}-lambda"
-  description = "${local.pg_function_name}: the Aurora PostgreSQL producer API function (egress only)"
+  name        = "${each.value.function_name}-lambda"
+  description = "${each.value.function_name}: the ${each.value.database} producer API function (egress only)"
   vpc_id      = var.vpc_id
 
   egress {
-    description = "PostgreSQL to the RDS Proxy or the cluster writer in the VPC"
-    from_port   = var.database_port
-    to_port     = var.database_port
+    description = "PostgreSQL protocol to the database endpoint in the VPC (RDS Proxy, cluster writer or DSQL VPC endpoint)"
+    from_port   = each.value.database_port
+    to_port     = each.value.database_port
     protocol    = "tcp"
     cidr_blocks = [local.vpc_cidr]
   }
 
-  egress {
-    description = "HTTPS to the Secrets Manager and Lambda interface VPC endpoints"
-    from_port   = 443
-    to_port     = 443
-    protocol    = "tcp"
-    cidr_blocks = local.https_cidrs
+  dynamic "egress" {
+    for_each = each.value.https_egress ? [1] : []
+
+    content {
+      description = "HTTPS to the Secrets Manager and Lambda interface VPC endpoints (or NAT)"
+      from_port   = 443
+      to_port     = 443
+      protocol    = "tcp"
+      cidr_blocks = local.https_cidrs
+    }
   }
 
-  tags = merge(var.tags, { Name = "${local.pg_function_name}-lambda" })
-}
-
-# The DSQL function signs its IAM token locally and calls no AWS API over HTTPS.
-resource "aws_security_group" "dsql" {
-  for_each = local.dsql_apis
-
-  name        = "${local.dsql_function_name}-lambda"
-  description = "${local.dsql_function_name}: the Aurora DSQL producer API function (egress only)"
-  vpc_id      = var.vpc_id
-
-  egress {
-    description = "PostgreSQL protocol to the DSQL VPC endpoint in the VPC"
-    from_port   = 5432
-    to_port     = 5432
-    protocol    = "tcp"
-    cidr_blocks = [local.vpc_cidr]
-  }
-
-  tags = merge(var.tags, { Name = "${local.dsql_function_name}-lambda" })
+  tags = merge(var.tags, { Name = "${each.value.function_name}-lambda" })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -324,7 +315,7 @@ data "aws_iam_policy_document" "lambda" {
     resources = concat(
       ["arn:${local.partition}:ec2:${local.region}:${local.account}:network-interface/*"],
       [for id in var.subnet_ids : "arn:${local.partition}:ec2:${local.region}:${local.account}:subnet/${id}"],
-      ["arn:${local.partition}:ec2:${local.region}:${local.account}:security-group/${local.security_groups[each.key].id}"],
+      ["arn:${local.partition}:ec2:${local.region}:${local.account}:security-group/${aws_security_group.this[each.key].id}"],
     )
   }
 
@@ -426,20 +417,20 @@ resource "aws_iam_role_policy" "lambda" {
 # The functions
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_lambda_function" "pg" {
+resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Invoked only synchronously by API Gateway (the caller gets the error); a dead-letter queue applies to asynchronous invocations only
   #checkov:skip=CKV_AWS_272:No AWS Signer profile exists for this project; the zip is built reproducibly by `cdc-ops lambda package` and pinned by source_code_hash
-  for_each = local.pg_apis
+  for_each = local.apis
 
-  function_name = local.pg_function_name
-  description   = "cdc-ops producer API (Aurora PostgreSQL) behind the REST API ${local.pg_api_name}"
+  function_name = each.value.function_name
+  description   = "cdc-ops producer API (${each.value.database}) behind the REST API ${each.value.api_name}"
   role          = aws_iam_role.lambda[each.key].arn
-  handler       = "lambdas.producer_api_pg.handler.handler"
+  handler       = each.value.handler
   runtime       = "python3.11"
   architectures = [var.architecture]
 
-  filename         = var.pg_package_path
-  source_code_hash = filebase64sha256(var.pg_package_path)
+  filename         = each.value.package_path
+  source_code_hash = each.value.package_path == null ? null : filebase64sha256(each.value.package_path)
 
   timeout     = var.timeout
   memory_size = var.memory_size
@@ -454,7 +445,7 @@ resource "aws_lambda_function" "pg" {
 
   vpc_config {
     subnet_ids         = var.subnet_ids
-    security_group_ids = [aws_security_group.pg[each.key].id]
+    security_group_ids = [aws_security_group.this[each.key].id]
   }
 
   tracing_config {
@@ -466,12 +457,12 @@ resource "aws_lambda_function" "pg" {
     log_group  = aws_cloudwatch_log_group.lambda[each.key].name
   }
 
-  tags = merge(var.tags, { Name = local.pg_function_name })
+  tags = merge(var.tags, { Name = each.value.function_name })
 
   lifecycle {
     precondition {
-      condition     = var.pg_package_path != null && var.database_host != null && var.database_secret_arn != null
-      error_message = "enable_pg = true needs pg_package_path, database_host and database_secret_arn."
+      condition     = each.value.ready
+      error_message = each.value.needs
     }
 
     precondition {
@@ -486,94 +477,22 @@ resource "aws_lambda_function" "pg" {
   ]
 }
 
-resource "aws_lambda_function" "dsql" {
-  #checkov:skip=CKV_AWS_116:Invoked only synchronously by API Gateway (the caller gets the error); a dead-letter queue applies to asynchronous invocations only
-  #checkov:skip=CKV_AWS_272:No AWS Signer profile exists for this project; the zip is built reproducibly by `cdc-ops lambda package` and pinned by source_code_hash
-  for_each = local.dsql_apis
-
-  function_name = local.dsql_function_name
-  description   = "cdc-ops producer API (Aurora DSQL) behind the REST API ${local.dsql_api_name}"
-  role          = aws_iam_role.lambda[each.key].arn
-  handler       = "lambdas.producer_api_dsql.handler.handler"
-  runtime       = "python3.11"
-  architectures = [var.architecture]
-
-  filename         = var.dsql_package_path
-  source_code_hash = filebase64sha256(var.dsql_package_path)
-
-  timeout     = var.timeout
-  memory_size = var.memory_size
-  # also caps the database connections: each container keeps a pool of producer_api.pool_max_size
-  reserved_concurrent_executions = var.reserved_concurrency
-
-  kms_key_arn = aws_kms_key.this[0].arn
-
-  environment {
-    variables = local.environment[each.key]
-  }
-
-  vpc_config {
-    subnet_ids         = var.subnet_ids
-    security_group_ids = [aws_security_group.dsql[each.key].id]
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.lambda[each.key].name
-  }
-
-  tags = merge(var.tags, { Name = local.dsql_function_name })
-
-  lifecycle {
-    precondition {
-      condition     = var.dsql_package_path != null && var.dsql_host != null && var.dsql_cluster_arn != null
-      error_message = "enable_dsql = true needs dsql_package_path, dsql_host and dsql_cluster_arn."
-    }
-  }
-
-  depends_on = [
-    aws_cloudwatch_log_group.lambda,
-    aws_iam_role_policy.lambda,
-  ]
-}
-
 # ---------------------------------------------------------------------------------------------
 # REST APIs (v1: the auto-stop reads AWS/ApiGateway Count by ApiName): ANY / and ANY /{proxy+}
 # to the function (AWS_PROXY), one stage "v1".
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_api_gateway_rest_api" "pg" {
-  for_each = local.pg_apis
+resource "aws_api_gateway_rest_api" "this" {
+  for_each = local.apis
 
-  name        = local.pg_api_name
-  description = "cdc-ops producer API (Aurora PostgreSQL)"
-
-  endpoint_configuration {
-    types = ["REGIONAL"]
-  }
-
-  tags = merge(var.tags, { Name = local.pg_api_name })
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-resource "aws_api_gateway_rest_api" "dsql" {
-  for_each = local.dsql_apis
-
-  name        = local.dsql_api_name
-  description = "cdc-ops producer API (Aurora DSQL)"
+  name        = each.value.api_name
+  description = "cdc-ops producer API (${each.value.database})"
 
   endpoint_configuration {
     types = ["REGIONAL"]
   }
 
-  tags = merge(var.tags, { Name = local.dsql_api_name })
+  tags = merge(var.tags, { Name = each.value.api_name })
 
   lifecycle {
     create_before_destroy = true
@@ -584,7 +503,7 @@ resource "aws_api_gateway_request_validator" "this" {
   for_each = local.apis
 
   name                        = "${each.value.api_name}-parameters"
-  rest_api_id                 = local.rest_apis[each.key].id
+  rest_api_id                 = aws_api_gateway_rest_api.this[each.key].id
   validate_request_parameters = true
   # the function validates bodies itself (pydantic models, 400/413/422 answers)
   validate_request_body = false
@@ -593,16 +512,16 @@ resource "aws_api_gateway_request_validator" "this" {
 resource "aws_api_gateway_resource" "proxy" {
   for_each = local.apis
 
-  rest_api_id = local.rest_apis[each.key].id
-  parent_id   = local.rest_apis[each.key].root_resource_id
+  rest_api_id = aws_api_gateway_rest_api.this[each.key].id
+  parent_id   = aws_api_gateway_rest_api.this[each.key].root_resource_id
   path_part   = "{proxy+}"
 }
 
 resource "aws_api_gateway_method" "root" {
   for_each = local.apis
 
-  rest_api_id          = local.rest_apis[each.key].id
-  resource_id          = local.rest_apis[each.key].root_resource_id
+  rest_api_id          = aws_api_gateway_rest_api.this[each.key].id
+  resource_id          = aws_api_gateway_rest_api.this[each.key].root_resource_id
   http_method          = "ANY"
   authorization        = var.api_authorization
   request_validator_id = aws_api_gateway_request_validator.this[each.key].id
@@ -611,7 +530,7 @@ resource "aws_api_gateway_method" "root" {
 resource "aws_api_gateway_method" "proxy" {
   for_each = local.apis
 
-  rest_api_id          = local.rest_apis[each.key].id
+  rest_api_id          = aws_api_gateway_rest_api.this[each.key].id
   resource_id          = aws_api_gateway_resource.proxy[each.key].id
   http_method          = "ANY"
   authorization        = var.api_authorization
@@ -625,29 +544,29 @@ resource "aws_api_gateway_method" "proxy" {
 resource "aws_api_gateway_integration" "root" {
   for_each = local.apis
 
-  rest_api_id             = local.rest_apis[each.key].id
+  rest_api_id             = aws_api_gateway_rest_api.this[each.key].id
   resource_id             = aws_api_gateway_method.root[each.key].resource_id
   http_method             = aws_api_gateway_method.root[each.key].http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
-  uri                     = local.functions[each.key].invoke_arn
+  uri                     = aws_lambda_function.this[each.key].invoke_arn
 }
 
 resource "aws_api_gateway_integration" "proxy" {
   for_each = local.apis
 
-  rest_api_id             = local.rest_apis[each.key].id
+  rest_api_id             = aws_api_gateway_rest_api.this[each.key].id
   resource_id             = aws_api_gateway_method.proxy[each.key].resource_id
   http_method             = aws_api_gateway_method.proxy[each.key].http_method
   type                    = "AWS_PROXY"
   integration_http_method = "POST"
-  uri                     = local.functions[each.key].invoke_arn
+  uri                     = aws_lambda_function.this[each.key].invoke_arn
 }
 
 resource "aws_api_gateway_deployment" "this" {
   for_each = local.apis
 
-  rest_api_id = local.rest_apis[each.key].id
+  rest_api_id = aws_api_gateway_rest_api.this[each.key].id
   description = "cdc-ops producer API (${each.value.database})"
 
   # a new deployment whenever the API's configuration changes
@@ -673,7 +592,7 @@ resource "aws_api_gateway_stage" "this" {
   #checkov:skip=CKV2_AWS_77:The web ACL is passed in (web_acl_arn) and its rules, incl. the Log4j AMR (KnownBadInputs), are set where it is created; checkov cannot see them
   for_each = local.apis
 
-  rest_api_id           = local.rest_apis[each.key].id
+  rest_api_id           = aws_api_gateway_rest_api.this[each.key].id
   deployment_id         = aws_api_gateway_deployment.this[each.key].id
   stage_name            = local.stage_name
   description           = "cdc-ops producer API (${each.value.database}), version 1"
@@ -710,7 +629,7 @@ resource "aws_api_gateway_method_settings" "this" {
   #checkov:skip=CKV_AWS_225:Caching is off on purpose: this is a write API (POST events/cars) and a cached answer would hide a write or serve stale reads
   for_each = local.apis
 
-  rest_api_id = local.rest_apis[each.key].id
+  rest_api_id = aws_api_gateway_rest_api.this[each.key].id
   stage_name  = aws_api_gateway_stage.this[each.key].stage_name
   method_path = "*/*"
 
@@ -733,9 +652,9 @@ resource "aws_lambda_permission" "api" {
 
   statement_id   = "AllowApiGatewayInvoke"
   action         = "lambda:InvokeFunction"
-  function_name  = local.functions[each.key].function_name
+  function_name  = aws_lambda_function.this[each.key].function_name
   principal      = "apigateway.amazonaws.com"
-  source_arn     = "${local.rest_apis[each.key].execution_arn}/${local.stage_name}/*/*"
+  source_arn     = "${aws_api_gateway_rest_api.this[each.key].execution_arn}/${local.stage_name}/*/*"
   source_account = local.account
 }
 

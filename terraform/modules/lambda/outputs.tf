@@ -1,11 +1,11 @@
 output "pg_function_name" {
   description = "Name of the Aurora PostgreSQL producer API function (null when enable_pg is false)."
-  value       = one(values(aws_lambda_function.pg)[*].function_name)
+  value       = try(aws_lambda_function.this["pg"].function_name, null)
 }
 
 output "pg_api_name" {
   description = "Name of the Aurora PostgreSQL producer REST API: the ApiName dimension the auto-stop reads (null when disabled)."
-  value       = one(values(aws_api_gateway_rest_api.pg)[*].name)
+  value       = try(aws_api_gateway_rest_api.this["pg"].name, null)
 }
 
 output "pg_api_url" {
@@ -15,12 +15,12 @@ output "pg_api_url" {
 
 output "dsql_function_name" {
   description = "Name of the Aurora DSQL producer API function (null when enable_dsql is false)."
-  value       = one(values(aws_lambda_function.dsql)[*].function_name)
+  value       = try(aws_lambda_function.this["dsql"].function_name, null)
 }
 
 output "dsql_api_name" {
   description = "Name of the Aurora DSQL producer REST API (null when disabled)."
-  value       = one(values(aws_api_gateway_rest_api.dsql)[*].name)
+  value       = try(aws_api_gateway_rest_api.this["dsql"].name, null)
 }
 
 output "dsql_api_url" {
@@ -30,10 +30,10 @@ output "dsql_api_url" {
 
 output "security_group_id" {
   description = "Security group of the PostgreSQL function: allow it into the database / RDS Proxy security group (null when disabled)."
-  value       = one(values(aws_security_group.pg)[*].id)
+  value       = try(aws_security_group.this["pg"].id, null)
 }
 
 output "dsql_security_group_id" {
   description = "Security group of the DSQL function: allow it into the DSQL VPC endpoint's security group (null when disabled)."
-  value       = one(values(aws_security_group.dsql)[*].id)
+  value       = try(aws_security_group.this["dsql"].id, null)
 }
