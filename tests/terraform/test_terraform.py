@@ -393,9 +393,24 @@ def _statements() -> list[tuple[str, bool, dict]]:
                 r"data\.aws_iam_policy_document\.(\w+)(?:\[\d+\])?\.json", body.get("policy", "")
             )
         }
+        local_values = locals_of(directory)
         for rtype, name, body in resources(directory, "data"):
             if rtype == "aws_iam_policy_document":
-                for statement in body.get("statement", []):
+                # plain statements, and the content of `dynamic "statement"` blocks
+                dynamic = [
+                    content
+                    for block in body.get("dynamic", [])
+                    for content in block.get("statement", {}).get("content", [])
+                ]
+                for statement in [*body.get("statement", []), *dynamic]:
+                    if isinstance(statement.get("actions"), str):  # an expression
+                        statement["actions"] = [statement["actions"]]
+                    for principal in statement.get("principals", []):
+                        # a principal named through a local ("${local.root}"): its value
+                        principal["identifiers"] = [
+                            local_values.get(i[8:-1], i) if i.startswith("${local.") else i
+                            for i in principal.get("identifiers", [])
+                        ]
                     found.append((f"{_id(directory)}:{name}", name in key_policies, statement))
     return found
 
@@ -416,7 +431,9 @@ def test_iam_has_no_wildcard_beyond_what_aws_requires() -> None:
         assert "not_actions" not in statement and "not_resources" not in statement, where
         actions = statement.get("actions", [])
         admin = key_policy and _is_key_policy_admin(statement)
-        for action in actions:
+        # an expression's action names are its string literals
+        names = [n for a in actions for n in (re.findall(r'"([^"]*)"', a) if "${" in a else [a])]
+        for action in names:
             assert admin or not set("*?") & set(action), f"{where}: wildcard action {action}"
         # in a key policy "*" is the key itself: a key policy names no other resource
         if "*" in statement.get("resources", []):

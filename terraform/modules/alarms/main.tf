@@ -33,78 +33,24 @@ locals {
 # SNS topic (only when alarm_topic_arn is null), encrypted with a CMK CloudWatch may use.
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "topic_key" {
-  count = local.create_topic ? 1 : 0
+module "topic_key" {
+  source = "../kms-key"
+  count  = local.create_topic ? 1 : 0
 
-  #checkov:skip=CKV_AWS_109:KMS key policy: resources "*" means this key only; kms:* is the AWS-default statement that lets the account root administer the key
-  #checkov:skip=CKV_AWS_111:KMS key policy: resources "*" means this key only; CloudWatch is further limited to this topic (encryption context) and this module's alarms (aws:SourceArn)
-  #checkov:skip=CKV_AWS_356:KMS key policy: resources "*" means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-
-  statement {
-    sid    = "CloudWatchAlarmsPublishToTheEncryptedTopic"
-    effect = "Allow"
-    actions = [
-      "kms:Decrypt",
-      "kms:GenerateDataKey",
+  name        = local.topic_name
+  description = "${local.topic_name}: SNS topic of the cdc-ops alarms and alerts"
+  tags        = var.tags
+  # CloudWatch publishes this module's alarms to the encrypted topic, for this topic only
+  service_statements = [{
+    sid     = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+    service = "cloudwatch.amazonaws.com"
+    actions = ["kms:Decrypt", "kms:GenerateDataKey"]
+    conditions = [
+      { test = "StringEquals", variable = "kms:EncryptionContext:aws:sns:topicArn", values = [local.own_topic_arn] },
+      { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account] },
+      { test = "ArnLike", variable = "aws:SourceArn", values = [local.alarm_arn_pattern] },
     ]
-    # In a key policy "*" means this key; the conditions limit it to this topic and these alarms.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:EncryptionContext:aws:sns:topicArn"
-      values   = [local.own_topic_arn]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.alarm_arn_pattern]
-    }
-  }
-}
-
-resource "aws_kms_key" "topic" {
-  count = local.create_topic ? 1 : 0
-
-  description             = "${local.topic_name}: SNS topic of the cdc-ops alarms and alerts"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.topic_key[0].json
-
-  tags = merge(var.tags, { Name = local.topic_name })
-}
-
-resource "aws_kms_alias" "topic" {
-  count = local.create_topic ? 1 : 0
-
-  name          = "alias/${local.topic_name}"
-  target_key_id = aws_kms_key.topic[0].key_id
+  }]
 }
 
 resource "aws_sns_topic" "alerts" {
@@ -112,7 +58,7 @@ resource "aws_sns_topic" "alerts" {
 
   name              = local.topic_name
   display_name      = "cdc-ops alerts (${local.name})"
-  kms_master_key_id = aws_kms_key.topic[0].arn
+  kms_master_key_id = module.topic_key[0].arn
 
   tags = merge(var.tags, { Name = local.topic_name })
 }

@@ -32,65 +32,13 @@ locals {
 # KMS key: the log group, the dead-letter queue and the function's environment variables.
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:This is a KMS key policy: "*" resource means this key only; kms:* is the AWS-default account-root administration statement
-  #checkov:skip=CKV_AWS_111:This is a KMS key policy: "*" resource means this key only; the logs service is further limited to this function's log group
-  #checkov:skip=CKV_AWS_356:This is a KMS key policy: "*" resource means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
+module "key" {
+  source = "../kms-key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-
-  statement {
-    sid    = "CloudWatchLogsEncryptsThisFunctionsLogGroup"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; the condition limits it to this function's log group.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${local.function_name}: log group, dead-letter queue and environment variables"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = local.function_name })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.function_name}"
-  target_key_id = aws_kms_key.this.key_id
+  name           = local.function_name
+  description    = "${local.function_name}: log group, dead-letter queue and environment variables"
+  tags           = var.tags
+  log_group_arns = [local.log_group_arn]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -100,14 +48,14 @@ resource "aws_kms_alias" "this" {
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
 
   tags = merge(var.tags, { Name = local.function_name })
 }
 
 resource "aws_sqs_queue" "dlq" {
   name                              = "${local.function_name}-dlq"
-  kms_master_key_id                 = aws_kms_key.this.arn
+  kms_master_key_id                 = module.key.arn
   kms_data_key_reuse_period_seconds = 300
   # the longest SQS allows: a failed run stays visible for two weeks
   message_retention_seconds = 1209600
@@ -214,7 +162,7 @@ data "aws_iam_policy_document" "function" {
       "kms:GenerateDataKey",
       "kms:Decrypt",
     ]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
 
     condition {
       test     = "StringEquals"
@@ -251,7 +199,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = 256
   reserved_concurrent_executions = var.reserved_concurrency
 
-  kms_key_arn = aws_kms_key.this.arn
+  kms_key_arn = module.key.arn
 
   environment {
     variables = local.environment_variables

@@ -31,137 +31,40 @@ locals {
 # KMS key of the cluster
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:This is a KMS key policy: "*" resource means this key only; kms:* is the AWS-default account-root administration statement
-  #checkov:skip=CKV_AWS_111:This is a KMS key policy: "*" resource means this key only; DSQL use is limited by kms:ViaService/kms:CallerAccount and aws:SourceAccount/aws:SourceArn
-  #checkov:skip=CKV_AWS_356:This is a KMS key policy: "*" resource means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
+module "key" {
+  source = "../kms-key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
+  name        = local.cluster_name
+  description = "${local.cluster_name}: Aurora DSQL cluster encryption at rest"
+  tags        = var.tags
+  # principals of the account (who create, update and connect to the cluster) use the key only
+  # through Aurora DSQL, never directly
+  account_use_via = {
+    dsql = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"]
   }
-
-  statement {
-    # Principals of the account (who create, update and connect to the cluster) use the key
-    # only through Aurora DSQL, never directly.
-    sid    = "AccountUsesKeyThroughDsql"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; kms:ViaService limits it to calls made by Aurora DSQL.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["dsql.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:CallerAccount"
-      values   = [local.account]
-    }
-  }
-
-  statement {
-    # The DSQL service itself generates and decrypts the cluster key (AWS documented key
-    # policy for DSQL), only for clusters of this account and region, always with the
-    # aws:dsql:ClusterId encryption context.
-    sid    = "DsqlServiceUsesKeyForThisAccountsClusters"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-    ]
-    # In a key policy "*" means this key; the conditions limit it to DSQL clusters of this account.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["dsql.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.dsql_cluster_arn_pattern]
-    }
-
-    condition {
-      test     = "ForAnyValue:StringEquals"
-      variable = "kms:EncryptionContextKeys"
-      values   = ["aws:dsql:ClusterId"]
-    }
-  }
-
-  statement {
-    sid     = "DsqlServiceDescribesKey"
-    effect  = "Allow"
-    actions = ["kms:DescribeKey"]
-    # In a key policy "*" means this key; the conditions limit it to DSQL clusters of this account.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["dsql.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [local.dsql_cluster_arn_pattern]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${local.cluster_name}: Aurora DSQL cluster encryption at rest"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = local.cluster_name })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.cluster_name}"
-  target_key_id = aws_kms_key.this.key_id
+  # the DSQL service itself generates and decrypts the cluster key (AWS's documented key policy
+  # for DSQL), only for clusters of this account and region
+  service_statements = [
+    {
+      sid     = "DsqlServiceUsesKeyForThisAccountsClusters"
+      service = "dsql.amazonaws.com"
+      actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey"]
+      conditions = [
+        { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account] },
+        { test = "ArnLike", variable = "aws:SourceArn", values = [local.dsql_cluster_arn_pattern] },
+        { test = "ForAnyValue:StringEquals", variable = "kms:EncryptionContextKeys", values = ["aws:dsql:ClusterId"] },
+      ]
+    },
+    {
+      sid     = "DsqlServiceDescribesKey"
+      service = "dsql.amazonaws.com"
+      actions = ["kms:DescribeKey"]
+      conditions = [
+        { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account] },
+        { test = "ArnLike", variable = "aws:SourceArn", values = [local.dsql_cluster_arn_pattern] },
+      ]
+    },
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +73,7 @@ resource "aws_kms_alias" "this" {
 
 resource "aws_dsql_cluster" "this" {
   deletion_protection_enabled = local.deletion_protection
-  kms_encryption_key          = aws_kms_key.this.arn
+  kms_encryption_key          = module.key.arn
 
   tags = merge(var.tags, { Name = "${local.name}-dsql" })
 }

@@ -30,7 +30,7 @@ output "port" {
 
 output "kms_key_arn" {
   description = "ARN of the cluster's CMK (connecting principals get kms:Decrypt/kms:DescribeKey on it)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "security_group_id" {

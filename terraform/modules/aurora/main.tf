@@ -60,136 +60,22 @@ locals {
 # KMS key: cluster storage, Performance Insights, the RDS-managed master secret and the logs.
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:This is a KMS key policy: "*" resource means this key only; kms:* is the AWS-default account-root administration statement
-  #checkov:skip=CKV_AWS_111:This is a KMS key policy: "*" resource means this key only; RDS/Secrets Manager use is limited by kms:ViaService and kms:CallerAccount, logs by the log group's encryption context
-  #checkov:skip=CKV_AWS_356:This is a KMS key policy: "*" resource means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
+module "key" {
+  source = "../kms-key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
+  name        = local.cluster_id
+  description = "${local.cluster_id}: cluster storage, Performance Insights, master user secret and logs"
+  tags        = var.tags
+  account_use_via = {
+    # storage encryption and Performance Insights: RDS uses the key (and grants) on behalf of
+    # the principals that create and run the cluster
+    rds = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant", "kms:ListGrants", "kms:DescribeKey"]
+    # the master user secret: RDS stores it, RDS Proxy and the producer API read it
+    secretsmanager = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:GenerateDataKey", "kms:DescribeKey"]
   }
-
-  statement {
-    # Storage encryption and Performance Insights: RDS uses the key (and grants) on behalf of
-    # the account's principals that create and run the cluster.
-    sid    = "AccountUsesKeyThroughRds"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:CreateGrant",
-      "kms:ListGrants",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; kms:ViaService limits it to calls made by RDS.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["rds.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:CallerAccount"
-      values   = [local.account]
-    }
-  }
-
-  statement {
-    # The master user secret (manage_master_user_password): RDS stores it, RDS Proxy and the
-    # producer API read it, all through Secrets Manager.
-    sid    = "AccountUsesKeyThroughSecretsManager"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; kms:ViaService limits it to calls made by Secrets Manager.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["secretsmanager.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:CallerAccount"
-      values   = [local.account]
-    }
-  }
-
-  statement {
-    sid    = "CloudWatchLogsEncryptsTheClusterLogGroup"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; the condition limits it to this cluster's log group.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [local.log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${local.cluster_id}: cluster storage, Performance Insights, master user secret and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = local.cluster_id })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.cluster_id}"
-  target_key_id = aws_kms_key.this.key_id
+  log_group_arns = [local.log_group_arn]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +152,7 @@ resource "aws_rds_cluster_parameter_group" "this" {
 resource "aws_cloudwatch_log_group" "postgresql" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
 
   tags = merge(var.tags, { Name = local.cluster_id })
 }
@@ -347,11 +233,11 @@ resource "aws_rds_cluster" "this" {
   master_username = var.master_username
   # RDS generates the password and keeps (and rotates) it in Secrets Manager, encrypted with the CMK
   manage_master_user_password         = true
-  master_user_secret_kms_key_id       = aws_kms_key.this.arn
+  master_user_secret_kms_key_id       = module.key.arn
   iam_database_authentication_enabled = true
 
   storage_encrypted = true
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
 
   db_subnet_group_name            = aws_db_subnet_group.this.name
   vpc_security_group_ids          = [aws_security_group.this.id]
@@ -392,7 +278,7 @@ resource "aws_rds_cluster_instance" "this" {
   promotion_tier       = count.index
 
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
 
   monitoring_interval = 60

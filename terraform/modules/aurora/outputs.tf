@@ -45,7 +45,7 @@ output "master_user_secret_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the module's CMK: storage, Performance Insights, logs and the master user secret (readers of the secret need kms:Decrypt via secretsmanager)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "security_group_id" {

@@ -128,66 +128,15 @@ locals {
 # KMS key: storage database (storage, Performance Insights), the storage URL secret, log groups.
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:KMS key policy: resources "*" means this key only; kms:* is the AWS-default statement that lets the account root administer the key
-  #checkov:skip=CKV_AWS_111:KMS key policy: resources "*" means this key only; the logs service is further limited to this module's log groups by encryption context
-  #checkov:skip=CKV_AWS_356:KMS key policy: resources "*" means this key only (a key policy cannot name its own key ARN)
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again). RDS, Performance
-    # Insights and Secrets Manager use the key on behalf of IAM principals through it.
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
+module "key" {
+  source = "../kms-key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-
-  statement {
-    sid    = "CloudWatchLogsEncryptsThisModulesLogGroups"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; the condition limits it to this module's log groups.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = local.log_group_arns
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "${local.ecs_cluster_name}: storage database, storage URL secret and logs of the Dagster control plane"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = local.ecs_cluster_name })
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${local.ecs_cluster_name}"
-  target_key_id = aws_kms_key.this.key_id
+  name        = local.ecs_cluster_name
+  description = "${local.ecs_cluster_name}: storage database, storage URL secret and logs of the Dagster control plane"
+  tags        = var.tags
+  # RDS, Performance Insights and Secrets Manager use it on behalf of the account's principals
+  # through the account's administration statement
+  log_group_arns = local.log_group_arns
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +244,7 @@ resource "aws_cloudwatch_log_group" "storage" {
 
   name              = each.value
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
 
   tags = merge(var.tags, { Name = each.value })
 }
@@ -393,7 +342,7 @@ resource "aws_db_instance" "storage" {
   max_allocated_storage = 100
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.arn
 
   db_name             = local.storage_database
   username            = local.storage_user
@@ -419,7 +368,7 @@ resource "aws_db_instance" "storage" {
 
   enabled_cloudwatch_logs_exports       = keys(local.storage_log_groups)
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.rds_monitoring.arn
@@ -436,7 +385,7 @@ resource "aws_secretsmanager_secret" "storage_url" {
   #checkov:skip=CKV2_AWS_57:The secret is a connection URL that Terraform writes together with the database password; a Secrets Manager rotation Lambda would change one without the other. Rotate by raising storage_password_version (both are rewritten in one apply) and redeploying the services.
   name                    = "${local.storage_identifier}-url"
   description             = "PostgreSQL URL of the Dagster storage database (${local.name}): CDC_OPS_DAGSTER__POSTGRES_STORAGE_URL"
-  kms_key_id              = aws_kms_key.this.arn
+  kms_key_id              = module.key.arn
   recovery_window_in_days = local.is_prod ? 30 : 7
 
   tags = merge(var.tags, { Name = "${local.storage_identifier}-url" })
@@ -533,7 +482,7 @@ data "aws_iam_policy_document" "execution" {
     effect  = "Allow"
     actions = ["kms:Decrypt"]
     # the storage secret's key, and the keys of secret_settings' secrets
-    resources = concat([aws_kms_key.this.arn], var.secret_settings_kms_key_arns)
+    resources = concat([module.key.arn], var.secret_settings_kms_key_arns)
 
     condition {
       test     = "StringEquals"
@@ -672,7 +621,7 @@ resource "aws_iam_role_policy" "task" {
 resource "aws_cloudwatch_log_group" "ecs" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
 
   tags = merge(var.tags, { Name = local.log_group_name })
 }

@@ -102,74 +102,18 @@ locals {
 # KMS key: the functions' and the APIs' log groups, and the functions' environment variables.
 # ---------------------------------------------------------------------------------------------
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:This is a KMS key policy: "*" resource means this key only; kms:* is the AWS-default account-root administration statement
-  #checkov:skip=CKV_AWS_111:This is a KMS key policy: "*" resource means this key only; the logs service is further limited to this module's log groups
-  #checkov:skip=CKV_AWS_356:This is a KMS key policy: "*" resource means this key only (a key policy cannot name its own key ARN)
+module "key" {
+  source = "../kms-key"
+  count  = length(local.apis) > 0 ? 1 : 0
 
-  statement {
-    sid    = "AccountAdministersKey"
-    effect = "Allow"
-    # AWS default key policy statement: without it the key can become unmanageable (no IAM
-    # principal of the account could ever change or delete it again).
-    actions = ["kms:*"]
-    # In a key policy "*" means this key and nothing else.
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
-
-  statement {
-    sid    = "CloudWatchLogsEncryptsThisModulesLogGroups"
-    effect = "Allow"
-    actions = [
-      "kms:Encrypt",
-      "kms:Decrypt",
-      "kms:ReEncryptFrom",
-      "kms:ReEncryptTo",
-      "kms:GenerateDataKey",
-      "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:DescribeKey",
-    ]
-    # In a key policy "*" means this key; the condition limits it to this module's log groups.
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values = concat(
-        [for k, name in local.lambda_log_groups : "${local.log_group_arn_prefix}${name}"],
-        [for k, name in local.access_log_groups : "${local.log_group_arn_prefix}${name}"],
-        [for k, api in aws_api_gateway_rest_api.this : "${local.log_group_arn_prefix}API-Gateway-Execution-Logs_${api.id}/${local.stage_name}"],
-      )
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = length(local.apis) > 0 ? 1 : 0
-
-  description             = "${local.name}-producer-api: log groups and function environment variables"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-
-  tags = merge(var.tags, { Name = "${local.name}-producer-api" })
-}
-
-resource "aws_kms_alias" "this" {
-  count = length(local.apis) > 0 ? 1 : 0
-
-  name          = "alias/${local.name}-producer-api"
-  target_key_id = aws_kms_key.this[0].key_id
+  name        = "${local.name}-producer-api"
+  description = "${local.name}-producer-api: log groups and function environment variables"
+  tags        = var.tags
+  log_group_arns = concat(
+    [for k, name in local.lambda_log_groups : "${local.log_group_arn_prefix}${name}"],
+    [for k, name in local.access_log_groups : "${local.log_group_arn_prefix}${name}"],
+    [for k, api in aws_api_gateway_rest_api.this : "${local.log_group_arn_prefix}API-Gateway-Execution-Logs_${api.id}/${local.stage_name}"],
+  )
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -182,7 +126,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
   name              = local.lambda_log_groups[each.key]
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this[0].arn
+  kms_key_id        = module.key[0].arn
 
   tags = merge(var.tags, { Name = each.value.function_name })
 }
@@ -192,7 +136,7 @@ resource "aws_cloudwatch_log_group" "access" {
 
   name              = local.access_log_groups[each.key]
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this[0].arn
+  kms_key_id        = module.key[0].arn
 
   tags = merge(var.tags, { Name = "${each.value.api_name}-access" })
 }
@@ -202,7 +146,7 @@ resource "aws_cloudwatch_log_group" "execution" {
 
   name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this[each.key].id}/${local.stage_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this[0].arn
+  kms_key_id        = module.key[0].arn
 
   tags = merge(var.tags, { Name = "${each.value.api_name}-execution" })
 }
@@ -437,7 +381,7 @@ resource "aws_lambda_function" "this" {
   # also caps the database connections: each container keeps a pool of producer_api.pool_max_size
   reserved_concurrent_executions = var.reserved_concurrency
 
-  kms_key_arn = aws_kms_key.this[0].arn
+  kms_key_arn = module.key[0].arn
 
   environment {
     variables = local.environment[each.key]
