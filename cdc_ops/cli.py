@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from cdc_ops.devserver import CONTROL_PLANE_ROLES
 from cdc_ops.errors import CdcOpsError
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import COMPONENT_NAMES, Stack, State, StatusRow
@@ -70,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         "replaces itself with dagster-webserver (on dagster.host:dagster.port) or "
         "dagster-daemon. Run exactly one daemon per Dagster instance.",
     )
-    control_plane.add_argument("role", choices=["webserver", "daemon"])
+    control_plane.add_argument("role", choices=CONTROL_PLANE_ROLES)
 
     api = commands.add_parser("api", help="the producer API on this machine")
     api_actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")

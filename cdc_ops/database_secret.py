@@ -30,6 +30,11 @@ def secret_password(settings: Settings) -> Callable[[], str]:
     return read
 
 
+def password_keys(settings: Settings) -> tuple[str, ...]:
+    """The setting a caller must require for the password: none when it comes from the secret."""
+    return () if settings.database.password_secret_arn else ("database.password",)
+
+
 def database_password(settings: Settings) -> str | None:
     """The configured password, else the secret's current one (read now), else None."""
     db = settings.database

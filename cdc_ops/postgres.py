@@ -7,7 +7,7 @@ from typing import Literal
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from cdc_ops.database_secret import database_password
+from cdc_ops.database_secret import database_password, password_keys
 from cdc_ops.settings import Settings
 
 Endpoint = Literal["cluster", "proxy"]
@@ -16,10 +16,9 @@ Endpoint = Literal["cluster", "proxy"]
 def conninfo(settings: Settings, endpoint: Endpoint = "cluster", **extra: object) -> str:
     """Connection string for the cluster endpoint (never the proxy for replication) or the proxy."""
     db = settings.database
-    # the password may instead come from its Secrets Manager secret (database.password_secret_arn)
     settings.require(
         "database.cluster_host" if endpoint == "cluster" else "database.proxy_host",
-        *(() if db.password_secret_arn else ("database.password",)),
+        *password_keys(settings),
     )
     host, port = (
         (db.cluster_host, db.cluster_port)

@@ -24,7 +24,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from cdc_ops.database_secret import secret_password
+from cdc_ops.database_secret import password_keys, secret_password
 from cdc_ops.errors import DatabaseUnavailable
 from cdc_ops.settings import Settings
 
@@ -211,20 +211,24 @@ class PooledDatabase:
         self._pool.close()
 
 
+def password_credentials(settings: Settings) -> Credentials:
+    """The database password per new connection: from its secret (re-read after
+    `database.password_reuse_s` or a refused login), else the configured one."""
+    db = settings.database
+    if db.password_secret_arn:
+        return ReusedPassword(secret_password(settings), db.password_reuse_s)
+    password = db.password.get_secret_value() if db.password else None
+    return lambda: {"password": password}
+
+
 def postgres_database(settings: Settings) -> PooledDatabase:
     """Aurora PostgreSQL through its proxy endpoint (PgBouncer locally)."""
+    settings.require("database.proxy_host", *password_keys(settings))
     db, api = settings.database, settings.producer_api
-    if db.password_secret_arn:
-        settings.require("database.proxy_host")
-        credentials: Credentials = ReusedPassword(secret_password(settings), db.password_reuse_s)
-    else:
-        settings.require("database.proxy_host", "database.password")
-        password = db.password.get_secret_value() if db.password else None
-        credentials = lambda: {"password": password}  # noqa: E731
     conninfo = make_conninfo(host=db.proxy_host, port=db.proxy_port, dbname=db.name, user=db.user,
                              connect_timeout=db.connect_timeout_s,
                              application_name="producer-api-pg")  # fmt: skip
-    return PooledDatabase(conninfo, credentials, max_size=api.pool_max_size,
+    return PooledDatabase(conninfo, password_credentials(settings), max_size=api.pool_max_size,
                           timeout_s=api.pool_timeout_s, query_timeout_s=api.query_timeout_s,
                           name="producer-api-pg")  # fmt: skip
 
@@ -237,11 +241,11 @@ def dsql_database(settings: Settings) -> PooledDatabase:
     conninfo = make_conninfo(host=dsql.host, port=dsql.port, dbname=dsql.database, user=dsql.user,
                              connect_timeout=db.connect_timeout_s, sslmode=dsql.sslmode,
                              application_name="producer-api-dsql")  # fmt: skip
-    if dsql.auth == "iam":
-        credentials = ReusedPassword(dsql_token_generator(settings), dsql.token_reuse_s)
-    else:
-        password = db.password.get_secret_value() if db.password else None
-        credentials = lambda: {"password": password}  # noqa: E731
+    credentials = (
+        ReusedPassword(dsql_token_generator(settings), dsql.token_reuse_s)
+        if dsql.auth == "iam"
+        else password_credentials(settings)
+    )
     return PooledDatabase(conninfo, credentials, max_size=api.pool_max_size,
                           timeout_s=api.pool_timeout_s, query_timeout_s=api.query_timeout_s,
                           name="producer-api-dsql")  # fmt: skip

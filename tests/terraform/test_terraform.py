@@ -4,6 +4,7 @@ is fmt-clean, and checkov finds nothing that is not skipped with a reason in pla
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -402,7 +403,8 @@ def _statements() -> list[tuple[str, bool, dict]]:
                     for block in body.get("dynamic", [])
                     for content in block.get("statement", {}).get("content", [])
                 ]
-                for statement in [*body.get("statement", []), *dynamic]:
+                for parsed in [*body.get("statement", []), *dynamic]:
+                    statement = copy.deepcopy(parsed)  # the parse is cached: normalise a copy
                     if isinstance(statement.get("actions"), str):  # an expression
                         statement["actions"] = [statement["actions"]]
                     for principal in statement.get("principals", []):
