@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -158,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     consume.add_argument("name", help="consumer name (consumers.consumers in settings)")
     consume.add_argument("--processed-log", help="append the id of each processed event here")
+    consume.add_argument(
+        "--progress-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="print processed / dead-lettered / committed counts this often while running (0: off)",
+    )
 
     status_cmd = commands.add_parser(
         "status",
@@ -183,9 +191,21 @@ def _consume(settings: Settings, args: argparse.Namespace) -> int:
         if log_file is not None:
             log_file.write(event.id + "\n")
 
+    runner = ConsumerRunner(settings, spec, on_processed=processed)
+    console.print(
+        f"{spec.name}: consuming {spec.topic} as group {spec.group} (Ctrl-C stops)", highlight=False
+    )
+    done = threading.Event()
+    if args.progress_every > 0:
+        threading.Thread(
+            target=_report_progress,
+            args=(runner, spec.name, args.progress_every, done),
+            daemon=True,
+        ).start()
     try:
-        stats = run_until_signalled(ConsumerRunner(settings, spec, on_processed=processed))
+        stats = run_until_signalled(runner)
     finally:
+        done.set()
         if log_file is not None:
             log_file.close()
     console.print(f"{spec.name}: {stats.processed} processed, {stats.dead_lettered} to"
@@ -193,12 +213,27 @@ def _consume(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_progress(runner, name: str, every_s: float, done: threading.Event) -> None:
+    """A line whenever the counts moved since the last one (a quiet topic prints nothing)."""
+    last = None
+    while not done.wait(every_s):
+        s = runner.stats
+        now = (s.processed, s.dead_lettered, s.committed_batches)
+        if now != last:
+            console.print(
+                f"{name}: {s.processed} processed, {s.dead_lettered} dead-lettered,"
+                f" {s.committed_batches} batch(es) committed",
+                highlight=False,
+            )
+            last = now
+
+
 def _pipeline_status(settings: Settings, args: argparse.Namespace) -> int:
-    from cdc_ops.pipeline_status import pipeline_status
+    from cdc_ops.health.reading import pipeline_status
 
     rows = pipeline_status(settings)
     if args.json:
-        console.print_json(json.dumps([r.__dict__ for r in rows]))
+        console.print_json(json.dumps([r.as_dict() for r in rows]))
     else:
         table = Table(title="pipeline")
         for column in ("part", "name", "state", "figure"):

@@ -1,0 +1,158 @@
+"""One read of the pipeline: each part is read once, and a part that cannot be read is recorded
+as an error, never raised. The Dagster observation, its checks and `cdc-ops status` use the same
+reading, so nothing is read twice per tick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cdc_ops.cluster import ClusterState, cluster_observer
+from cdc_ops.connector.backends import ConnectorStatus, connector_backend
+from cdc_ops.consumers.lag import GroupLag, group_lag
+from cdc_ops.flink.statements import StatementState
+from cdc_ops.health.verdicts import (
+    Health,
+    cluster_health,
+    connector_health,
+    group_health,
+    proxy_health,
+    slot_health,
+    statement_health,
+    topic_health,
+    unreadable,
+)
+from cdc_ops.kafka_topics import TopicAdmin, TopicState
+from cdc_ops.proxy_saturation import ProxyFigures, proxy_reader
+from cdc_ops.replication_slot import SlotState, observe_slot
+from cdc_ops.settings import Settings
+
+CLUSTER, PROXY, SLOT, CONNECTOR = "cluster", "proxy", "slot", "connector"
+TOPIC, STATEMENT, GROUP = "topic", "statement", "consumer group"
+PARTS = (CLUSTER, PROXY, SLOT, CONNECTOR, TOPIC, STATEMENT, GROUP)
+
+
+@dataclass
+class PipelineReading:
+    at: datetime
+    cluster: ClusterState | None = None
+    proxies: list[ProxyFigures] | None = None
+    slot: SlotState | None = None
+    connector: ConnectorStatus | None = None
+    topics: list[TopicState] | None = None
+    statements: list[StatementState] | None = None
+    groups: list[GroupLag] | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # part -> what went wrong
+
+
+def statement_names() -> list[str]:
+    """The statements filters.yaml asks for (its active filters)."""
+    from cdc_ops.filters.compiler import statement_name
+    from cdc_ops.filters.files import FILTERS_FILE
+    from cdc_ops.filters.model import load_filters
+
+    return [statement_name(f) for f in load_filters(FILTERS_FILE).active]
+
+
+def _statements(settings: Settings, names: list[str]) -> list[StatementState]:
+    from cdc_ops.flink.deploy import statement_backend
+
+    backend = statement_backend(settings)
+    return [backend.status(name) for name in names]
+
+
+def read_pipeline(
+    settings: Settings,
+    parts: Iterable[str] = PARTS,
+    statements: list[str] | None = None,
+    topics: list[str] | None = None,
+    now: datetime | None = None,
+) -> PipelineReading:
+    """Read each asked-for part once. `statements` and `topics`: which ones (default: those of
+    filters.yaml and of the settings)."""
+    reading = PipelineReading(now or datetime.now(UTC))
+    wanted = set(parts)
+
+    def read(part: str) -> None:
+        if part == CLUSTER:
+            reading.cluster = cluster_observer(settings).observe()
+        elif part == PROXY:
+            reading.proxies = proxy_reader(settings).read(reading.at)
+        elif part == SLOT:
+            reading.slot = observe_slot(settings)
+        elif part == CONNECTOR:
+            reading.connector = connector_backend(settings).status()
+        elif part == TOPIC:
+            names = topics if topics is not None else settings.names.topics
+            reading.topics = TopicAdmin(settings, timeout_s=5).describe(names)
+        elif part == STATEMENT:
+            names = statements if statements is not None else statement_names()
+            reading.statements = _statements(settings, names)
+        elif part == GROUP:
+            reading.groups = [group_lag(settings, c) for c in settings.consumers.consumers]
+
+    for part in PARTS:
+        if part in wanted:
+            try:
+                read(part)
+            except Exception as exc:  # noqa: BLE001 - an unreadable part is itself the finding
+                reading.errors[part] = f"{type(exc).__name__}: {exc}"[:300]
+    return reading
+
+
+def merged(readings: Iterable[PipelineReading]) -> PipelineReading:
+    """Readings of different parts (taken by different steps of one run) as one."""
+    out: PipelineReading | None = None
+    for r in readings:
+        if out is None:
+            out = PipelineReading(r.at, errors=dict(r.errors))
+        for name in ("cluster", "proxies", "slot", "connector", "statements", "groups"):
+            if getattr(r, name) is not None:
+                setattr(out, name, getattr(r, name))
+        if r.topics is not None:
+            out.topics = [*(out.topics or []), *r.topics]
+        for part, error in r.errors.items():
+            if part == TOPIC and part in out.errors and error not in out.errors[part]:
+                error = f"{out.errors[part]}; {error}"
+            out.errors[part] = error
+    return out or PipelineReading(datetime.now(UTC))
+
+
+def expected_partitions(settings: Settings, topic: str) -> int:
+    names = settings.names
+    return (
+        names.raw_topic_partitions if topic == names.raw_topic else names.filtered_topic_partitions
+    )
+
+
+def health_rows(reading: PipelineReading, settings: Settings) -> list[Health]:
+    """One row per component read, in the pipeline's order; an unreadable part is one red row."""
+    t = settings.thresholds
+    rows: list[Health] = []
+    for part in PARTS:
+        if part in reading.errors:
+            rows.append(unreadable(part, reading.errors[part]))
+        elif part == CLUSTER and reading.cluster is not None:
+            rows.append(cluster_health(reading.cluster))
+        elif part == PROXY and reading.proxies is not None:
+            rows.extend(proxy_health(reading.proxies, t))
+        elif part == SLOT and reading.slot is not None:
+            rows.append(slot_health(reading.slot, t))
+        elif part == CONNECTOR and reading.connector is not None:
+            rows.append(connector_health(reading.connector))
+        elif part == TOPIC and reading.topics is not None:
+            rows.extend(
+                topic_health(s, expected_partitions(settings, s.name)) for s in reading.topics
+            )
+        elif part == STATEMENT and reading.statements is not None:
+            rows.extend(statement_health(s) for s in reading.statements)
+        elif part == GROUP and reading.groups is not None:
+            limit = settings.consumers.lag_warn_messages
+            rows.extend(group_health(g, limit) for g in reading.groups)
+    return rows
+
+
+def pipeline_status(settings: Settings) -> list[Health]:
+    """`cdc-ops status`: the whole pipeline, read once."""
+    return health_rows(read_pipeline(settings), settings)

@@ -1,0 +1,219 @@
+"""Is each part of the pipeline healthy now? Pure functions of what was read.
+
+Every verdict says what is and what was expected ("cdc-filter-x is ABSENT; expected RUNNING"),
+so a failed check or a red row explains itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cdc_ops.alerts import Alert, Severity
+from cdc_ops.cluster import ClusterState
+from cdc_ops.connector.backends import ABSENT as CONNECTOR_ABSENT
+from cdc_ops.connector.backends import ConnectorStatus
+from cdc_ops.consumers.lag import GroupLag
+from cdc_ops.flink.statements import RUNNING, StatementState
+from cdc_ops.kafka_topics import TopicState
+from cdc_ops.proxy_saturation import ProxyFigures, saturation_alerts
+from cdc_ops.replication_slot import SlotState
+from cdc_ops.settings import Thresholds
+from cdc_ops.slot_health import slot_verdict
+
+_ONE_LOOK = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Health:
+    part: str  # cluster, proxy, slot, connector, topic, statement, consumer group
+    name: str
+    state: str  # the short word the status table shows
+    healthy: bool
+    says: str  # what is, and what was expected when that is not it
+    figure: str = ""
+    # a failure that pages (ERROR); False: one that only warns (lag, a transition cdc-ops began)
+    severe: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "part": self.part,
+            "name": self.name,
+            "state": self.state,
+            "healthy": self.healthy,
+            "figure": self.figure,
+            "says": self.says,
+        }
+
+
+def stopped_by_cdc_ops(state: ClusterState) -> bool:
+    """The last action recorded on the cluster is a stop by cdc-ops."""
+    last = state.last_action
+    return last is not None and last.action == "stop"
+
+
+def cluster_health(state: ClusterState) -> Health:
+    """Available, or stopped on purpose by cdc-ops (and then it says so)."""
+    last = state.last_action
+    name, status = state.cluster_id, state.status
+    if status == "available":
+        return Health("cluster", name, status, True, f"cluster {name} is available", state.endpoint)
+    if status in ("stopped", "stopping") and stopped_by_cdc_ops(state):
+        assert last is not None
+        says = (
+            f"cluster {name} is {status}: stopped on purpose by cdc-ops at"
+            f" {last.at.isoformat(timespec='seconds')} ({last.reason or 'no reason recorded'})"
+        )
+        return Health("cluster", name, f"{status} by cdc-ops", True, says, state.endpoint)
+    if status == "starting" and last is not None and last.action == "start":
+        says = f"cluster {name} is starting (started by cdc-ops); expected available"
+        return Health("cluster", name, status, False, says, state.endpoint, severe=False)
+    who = (
+        f"the last cdc-ops action was {last.action} at {last.at.isoformat(timespec='seconds')}"
+        if last
+        else "cdc-ops recorded no action"
+    )
+    says = f"cluster {name} is {status}; expected available, and cdc-ops did not stop it ({who})"
+    return Health("cluster", name, status, False, says, state.endpoint)
+
+
+def proxy_health(figures: Sequence[ProxyFigures], t: Thresholds) -> list[Health]:
+    out = []
+    for f in figures:
+        alerts = saturation_alerts([f], t)
+        latency = "n/a" if f.borrow_latency_ms is None else f"{f.borrow_latency_ms:.0f} ms"
+        figure = f"borrow wait {latency}"
+        if alerts:
+            says = "; ".join(a.summary for a in alerts)
+            out.append(Health("proxy", f.proxy, "saturated", False, says, figure))
+        else:
+            says = (
+                f"{f.proxy}: borrow wait {latency} (warn over {t.borrow_latency_warn_ms:g} ms),"
+                " no pinned sessions"
+            )
+            out.append(Health("proxy", f.proxy, "ok", True, says, figure))
+    return out
+
+
+def slot_health(slot: SlotState, t: Thresholds) -> Health:
+    """Present, read by a consumer, and under the retained-WAL and wal_status thresholds."""
+    name = slot.name
+    if slot.state == "unreachable":
+        says = f"slot {name} cannot be read: the database does not answer ({slot.error})"
+        return Health("slot", name, "unreachable", False, says, slot.error or "")
+    if slot.state == "absent":
+        says = f"slot {name} is absent; expected present (the CDC connector creates it)"
+        return Health("slot", name, "absent", False, says)
+    figure = f"lag {slot.lag_bytes} B, retained {slot.retained_bytes} B"
+    # a one-off look cannot say for how long the slot has been inactive (the sensor remembers
+    # that): "inactive" is reported below, the other alerts come from the sensor's verdict
+    alerts = slot_verdict(slot, _ONE_LOOK, None, True, t).alerts
+    if alerts:
+        return Health("slot", name, "alerting", False, "; ".join(a.summary for a in alerts), figure)
+    if not slot.active:
+        says = f"slot {name} is present but no consumer reads it; expected the connector on it"
+        return Health("slot", name, "inactive", False, says, figure, severe=False)
+    says = f"slot {name} is active, {figure} (warn over {t.slot_lag_warn_bytes} B retained)"
+    return Health("slot", name, "present", True, says, figure)
+
+
+def connector_health(status: ConnectorStatus) -> Health:
+    """RUNNING with every task RUNNING."""
+    tasks = ", ".join(f"{t.id}:{t.state}" for t in status.tasks) or "no tasks"
+    name = status.name
+    if status.healthy:
+        says = f"connector {name} and its tasks are RUNNING ({tasks})"
+        return Health("connector", name, status.state, True, says, tasks)
+    if status.state == CONNECTOR_ABSENT:
+        says = f"connector {name} is not configured; expected RUNNING"
+    else:
+        not_running = [f"task {t.id} is {t.state}" for t in status.tasks if t.state != "RUNNING"]
+        detail = ", ".join(not_running) if status.tasks else "it has no tasks"
+        says = f"connector {name} is {status.state} ({detail}); expected RUNNING with every task"
+    return Health("connector", name, status.state, False, says, tasks)
+
+
+def topic_health(topic: TopicState, expected_partitions: int) -> Health:
+    figure = f"{topic.partitions} partitions, end offsets {topic.total_end_offset}"
+    if not topic.exists:
+        says = f"topic {topic.name} is missing; expected {expected_partitions} partitions"
+        return Health("topic", topic.name, "missing", False, says)
+    if topic.partitions != expected_partitions:
+        says = (
+            f"topic {topic.name} has {topic.partitions} partitions; expected {expected_partitions}"
+        )
+        return Health("topic", topic.name, "wrong partitions", False, says, figure)
+    says = f"topic {topic.name} exists with {topic.partitions} partitions"
+    return Health("topic", topic.name, "present", True, says, figure)
+
+
+def statement_health(state: StatementState) -> Health:
+    if state.phase == RUNNING:
+        says = f"{state.name} is RUNNING ({state.detail})"
+        return Health("statement", state.name, state.phase, True, says, state.detail)
+    detail = f" ({state.detail})" if state.detail else ""
+    says = f"{state.name} is {state.phase}{detail}; expected RUNNING"
+    return Health("statement", state.name, state.phase, False, says, state.detail)
+
+
+def group_health(g: GroupLag, limit: int) -> Health:
+    figure = f"lag {g.total}, dead letters {g.dead_letters}"
+    if not g.topic_exists:
+        says = f"group {g.group}: its topic {g.topic} is missing; expected it to exist"
+        return Health("consumer group", g.group, "missing topic", False, says, figure, severe=False)
+    if g.total > limit:
+        says = f"group {g.group} lags {g.total} messages on {g.topic}; expected at most {limit}"
+        return Health("consumer group", g.group, "lagging", False, says, figure, severe=False)
+    says = f"group {g.group} lags {g.total} messages on {g.topic} (at most {limit})"
+    return Health("consumer group", g.group, "ok", True, says, figure)
+
+
+def unreadable(part: str, error: str) -> Health:
+    """A part that could not be read at all is itself the finding."""
+    return Health(part, "-", "error", False, f"{part} could not be read: {error}", error)
+
+
+def slot_checks(slot: SlotState, t: Thresholds) -> dict[str, Health]:
+    """The slot's three checks: present, retained WAL under its thresholds, WAL not lost."""
+    name = slot.name
+    if slot.state != "present":
+        whole = slot_health(slot, t)
+        unknown = Health("slot", name, slot.state, False, f"{whole.says}: nothing to measure")
+        return {"present": whole, "retained_wal": unknown, "wal_status": unknown}
+    present = Health("slot", name, "present", True, f"slot {name} exists ({slot.plugin})")
+    retained = slot.retained_bytes or 0
+    if retained >= t.slot_lag_warn_bytes:
+        critical = retained >= t.slot_lag_critical_bytes
+        limit = t.slot_lag_critical_bytes if critical else t.slot_lag_warn_bytes
+        says = f"slot {name} retains {retained} B of WAL; expected under {limit} B"
+        wal = Health("slot", name, "retaining", False, says, severe=critical)
+    else:
+        says = f"slot {name} retains {retained} B of WAL (warn at {t.slot_lag_warn_bytes} B)"
+        wal = Health("slot", name, "ok", True, says)
+    if slot.wal_status in ("unreserved", "lost"):
+        says = f"slot {name} has wal_status {slot.wal_status}; expected reserved or extended"
+        status = Health("slot", name, slot.wal_status, False, says)
+    else:
+        says = f"slot {name} has wal_status {slot.wal_status}"
+        status = Health("slot", name, slot.wal_status or "n/a", True, says)
+    return {"present": present, "retained_wal": wal, "wal_status": status}
+
+
+def cluster_down_alerts(state: ClusterState, runbook: str = "") -> list[Alert]:
+    """A cluster that is not available, unless cdc-ops stopped or started it on purpose."""
+    health = cluster_health(state)
+    if health.healthy or not health.severe:
+        return []
+    return [
+        Alert(
+            "cluster_availability",
+            f"cluster/{state.cluster_id}/down",
+            Severity.CRITICAL,
+            f"Aurora cluster {state.cluster_id} is {state.status} and cdc-ops did not stop it",
+            details=health.says + ". The producer API answers 503 and the CDC connector fails"
+            " until it is available again.",
+            values={"cluster": state.cluster_id, "status": state.status},
+            runbook=f"{runbook}#cluster-down" if runbook else "",
+        )
+    ]

@@ -1,0 +1,120 @@
+"""The health verdicts the checks, the sensors and `cdc-ops status` share (pure, no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cdc_ops.cluster import (
+    TAG_LAST_ACTION,
+    TAG_LAST_ACTION_AT,
+    TAG_LAST_ACTION_REASON,
+    ClusterState,
+)
+from cdc_ops.connector.backends import ConnectorStatus, TaskStatus
+from cdc_ops.consumers.lag import GroupLag, PartitionLag
+from cdc_ops.flink.statements import StatementState
+from cdc_ops.health.reading import PipelineReading, health_rows
+from cdc_ops.health.verdicts import (
+    cluster_down_alerts,
+    cluster_health,
+    connector_health,
+    group_health,
+    slot_checks,
+    slot_health,
+    statement_health,
+    topic_health,
+)
+from cdc_ops.kafka_topics import TopicState
+from cdc_ops.replication_slot import SlotState
+from cdc_ops.settings import Settings, Thresholds
+
+T = Thresholds()
+
+
+def cluster(status: str, action: str | None = None) -> ClusterState:
+    tags = {}
+    if action:
+        tags = {
+            TAG_LAST_ACTION: action,
+            TAG_LAST_ACTION_AT: "2026-12-01T08:00:00+00:00",
+            TAG_LAST_ACTION_REASON: "auto-stop: no API request in the last 3h",
+        }
+    return ClusterState("c1", status, endpoint="h:5432", tags=tags)
+
+
+def test_a_cluster_stopped_by_cdc_ops_is_healthy_and_says_so() -> None:
+    h = cluster_health(cluster("stopped", "stop"))
+    assert h.healthy and h.state == "stopped by cdc-ops"
+    assert h.says == (
+        "cluster c1 is stopped: stopped on purpose by cdc-ops at 2026-12-01T08:00:00+00:00"
+        " (auto-stop: no API request in the last 3h)"
+    )
+    assert cluster_down_alerts(cluster("stopped", "stop")) == []
+
+
+def test_a_cluster_stopped_otherwise_fails_and_pages() -> None:
+    for state in (cluster("stopped"), cluster("stopped", "start"), cluster("failed", "start")):
+        h = cluster_health(state)
+        assert not h.healthy and h.severe
+        assert f"is {state.status}; expected available, and cdc-ops did not stop it" in h.says
+        (alert,) = cluster_down_alerts(state, "docs/runbook.md")
+        assert alert.summary == f"Aurora cluster c1 is {state.status} and cdc-ops did not stop it"
+        assert alert.runbook == "docs/runbook.md#cluster-down"
+
+
+def test_a_start_cdc_ops_began_warns_without_paging() -> None:
+    h = cluster_health(cluster("starting", "start"))
+    assert (h.healthy, h.severe) == (False, False)
+    assert cluster_down_alerts(cluster("starting", "start")) == []
+    assert cluster_health(cluster("available", "stop")).healthy  # AWS restarted it: still fine
+
+
+def test_connector_needs_every_task_running() -> None:
+    ok = ConnectorStatus("cdc", "RUNNING", [TaskStatus(0, "RUNNING")])
+    assert connector_health(ok).healthy
+    failed = ConnectorStatus("cdc", "RUNNING", [TaskStatus(0, "RUNNING"), TaskStatus(1, "FAILED")])
+    h = connector_health(failed)
+    assert not h.healthy
+    assert h.says == "connector cdc is RUNNING (task 1 is FAILED); expected RUNNING with every task"
+    assert connector_health(ConnectorStatus("cdc", "ABSENT")).says == (
+        "connector cdc is not configured; expected RUNNING"
+    )
+
+
+def test_topics_statements_and_groups_say_what_was_expected() -> None:
+    assert topic_health(TopicState("t", True, 3, {0: 1, 1: 2, 2: 3}), 3).healthy
+    assert topic_health(TopicState("t", True, 1, {0: 1}), 3).says == (
+        "topic t has 1 partitions; expected 3"
+    )
+    assert (
+        topic_health(TopicState("t", False), 3).says == "topic t is missing; expected 3 partitions"
+    )
+    assert statement_health(StatementState("s", "ABSENT")).says == "s is ABSENT; expected RUNNING"
+    lagging = GroupLag("n", "g", "t", [PartitionLag(0, 0, 2000, 2000)])
+    h = group_health(lagging, 1000)
+    assert (h.healthy, h.severe) == (False, False)
+    assert h.says == "group g lags 2000 messages on t; expected at most 1000"
+
+
+def test_slot_checks_from_one_read() -> None:
+    present = SlotState("s", "present", "pgoutput", True, 1, "reserved", None, "0/1", "0/2", 10, 20)
+    checks = slot_checks(present, T)
+    assert all(h.healthy for h in checks.values())
+    gib = 11 * 1024**3
+    big = SlotState("s", "present", "pgoutput", False, None, "lost", None, "0/1", "0/2", gib, gib)
+    checks = slot_checks(big, T)
+    assert (checks["retained_wal"].healthy, checks["retained_wal"].severe) == (False, True)
+    assert checks["wal_status"].says == "slot s has wal_status lost; expected reserved or extended"
+    down = SlotState("s", "unreachable", error="connection refused")
+    assert slot_health(down, T).says == (
+        "slot s cannot be read: the database does not answer (connection refused)"
+    )
+    assert not any(h.healthy for h in slot_checks(down, T).values())
+
+
+def test_an_unreadable_part_is_one_red_row_not_a_crash() -> None:
+    reading = PipelineReading(datetime.now(UTC), cluster=cluster("available"))
+    reading.errors["topic"] = "KafkaException: broker down"
+    rows = health_rows(reading, Settings())
+    assert [(r.part, r.healthy) for r in rows] == [("cluster", True), ("topic", False)]
+    assert rows[1].says == "topic could not be read: KafkaException: broker down"
