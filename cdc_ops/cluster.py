@@ -160,6 +160,22 @@ def local_postgres_status(settings: Settings) -> str:
     return "available"
 
 
+def local_view(settings: Settings, metadata: ClusterState) -> ClusterState:
+    """The local cluster as every reader sees it: the stack's PostgreSQL (status, engine,
+    endpoint, member), with moto's cluster supplying only the record (ARN, mode, tags)."""
+    endpoint = f"{settings.database.cluster_host}:{settings.database.cluster_port}"
+    return replace(
+        metadata,
+        status=local_postgres_status(settings),
+        engine="postgresql",
+        engine_version=_local_version(settings),
+        endpoint=endpoint,
+        reader_endpoint="",
+        members=(ClusterMember(f"{settings.names.cluster_id}-local", writer=True),),
+        observed_via="local postgres",
+    )
+
+
 class LocalClusterObserver:
     """The local PostgreSQL is the cluster; moto's seeded cluster carries its metadata."""
 
@@ -168,20 +184,11 @@ class LocalClusterObserver:
 
     def observe(self) -> ClusterState:
         settings = self._settings
-        endpoint = f"{settings.database.cluster_host}:{settings.database.cluster_port}"
         try:
             metadata = describe_rds_cluster(client("rds", settings), settings.names.cluster_id)
         except Exception:  # noqa: BLE001 - moto not running: the process state still counts
             metadata = ClusterState(settings.names.cluster_id, ABSENT)
-        return replace(
-            metadata,
-            status=local_postgres_status(settings),
-            engine="postgresql",
-            engine_version=_local_version(settings),
-            endpoint=endpoint,
-            members=(ClusterMember(f"{settings.names.cluster_id}-local", writer=True),),
-            observed_via="local postgres",
-        )
+        return local_view(settings, metadata)
 
 
 def _local_version(settings: Settings) -> str:

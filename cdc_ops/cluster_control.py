@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from cdc_ops.cluster import (
     ClusterState,
     describe_rds_cluster,
     local_postgres_status,
+    local_view,
 )
 from cdc_ops.errors import CdcOpsError
 from cdc_ops.settings import Environment, Settings
@@ -55,6 +56,7 @@ class ActionResult:
 class PowerSwitch(Protocol):
     name: str
 
+    def view(self, state: ClusterState) -> ClusterState: ...
     def status(self, state: ClusterState) -> str: ...
     def stop(self, state: ClusterState) -> None: ...
     def start(self, state: ClusterState) -> None: ...
@@ -65,6 +67,9 @@ class RdsPower:
 
     def __init__(self, rds: Any) -> None:
         self._rds = rds
+
+    def view(self, state: ClusterState) -> ClusterState:
+        return state
 
     def status(self, state: ClusterState) -> str:
         return state.status
@@ -84,6 +89,10 @@ class LocalPower:
     def __init__(self, settings: Settings, rds: Any) -> None:
         self._settings = settings
         self._rds = rds
+
+    def view(self, state: ClusterState) -> ClusterState:
+        # one state, one schema: the same view the pipeline observation shows
+        return local_view(self._settings, state)
 
     def status(self, state: ClusterState) -> str:
         return local_postgres_status(self._settings)
@@ -120,7 +129,7 @@ class ClusterController:
         state = describe_rds_cluster(self._rds, self._cluster_id)
         if state.status == "absent":
             raise ClusterNotFound(f"cluster {self._cluster_id} does not exist")
-        return replace(state, status=self._power.status(state), observed_via=self._power.name)
+        return self._power.view(state)
 
     def stop(self, reason: str) -> ActionResult:
         return self._act("stop", "available", "stopped", reason)
@@ -144,7 +153,10 @@ class ClusterController:
             # it moved between our look and our act: someone else is already on it
             return ActionResult(action, False, state.status, "in transition", reason, now)
         self._record(state, action, reason, now)
-        outcome = "stopping" if action == "stop" else "starting"
+        # what the cluster is doing now, not what was asked: locally the action is complete
+        after = self.describe().status
+        done, moving = ("stopped", "stopping") if action == "stop" else ("started", "starting")
+        outcome = done if after == goal else moving
         return ActionResult(action, True, state.status, outcome, reason, now)
 
     def record(self, action: str, reason: str) -> None:

@@ -117,10 +117,14 @@ def test_idle_stop_then_request_starts_it_again(lifecycle_stack: Stack, api_url:
         [cluster_uptime], instance=instance, resources={"cdc_ops": CdcOpsResource()}
     )
     figures = uptime.asset_materializations_for_node("cluster_uptime")[0].metadata
+    # the Plots tab draws exactly two series, running and stopped hours over the last day
+    plotted = {k for k, v in figures.items() if isinstance(v.value, int | float)}
+    assert plotted == {"running_hours_24h", "stopped_hours_24h"}
     # seconds of history: the hours round to 0.00, the share does not
-    assert 0 < figures["stopped_percent_7d"].value < 100
-    assert figures["unknown_hours_7d"].value > 167.9
-    assert figures["observations"].value == 2
+    week = next(r.data for r in figures["windows"].value.records if r.data["window"] == "7d")
+    assert 0 < float(week["stopped"].rstrip(" %")) < 100
+    assert week["unknown_h"] > 167.9
+    assert figures["observations"].value == "2"
 
 
 def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> None:
@@ -132,7 +136,7 @@ def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> Non
         assert out.returncode == 0, out.stderr
         return " ".join(out.stdout.split())
 
-    assert run("stop", "--reason", "maintenance") == "stop: stopping (was available)"
+    assert run("stop", "--reason", "maintenance") == "stop: stopped (was available)"
     assert not lifecycle_stack.running(postgres)
     assert run("stop") == "stop: already stopped (was stopped)"
     status = run("status")
@@ -140,6 +144,6 @@ def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> Non
     assert run("auto-stop", "--dry-run").startswith(
         "nothing to do: the cluster is stopped; auto-stop acts only on available"
     )
-    assert run("start") == "start: starting (was stopped)"
+    assert run("start") == "start: started (was stopped)"
     assert lifecycle_stack.running(postgres)
     assert "started by cdc-ops at" in run("auto-stop", "--dry-run")

@@ -187,7 +187,7 @@ def test_stop_and_start_are_idempotent_and_auto_start_reports(local_stack, rds, 
     controller = ClusterController(rds, cluster_id, RdsPower(rds))
     assert auto_start(controller, "request")["status"] == "already available"
     first, second = controller.stop("manual"), controller.stop("manual")
-    assert (first.performed, first.outcome) == (True, "stopping")
+    assert (first.performed, first.outcome) == (True, "stopped")
     assert (second.performed, second.outcome) == (False, "already stopped")
     assert auto_start(controller, "request") == {
         "status": "started", "cluster_status": "stopped", "reason": "request",

@@ -33,7 +33,7 @@ def test_auto_stop_then_auto_start_with_only_aws_settings(
     from lambdas.auto_stop.handler import handler as auto_stop
 
     stopped = auto_stop({}, None)
-    assert (stopped["action"], stopped["outcome"]) == ("stop", "stopping")
+    assert (stopped["action"], stopped["outcome"]) == ("stop", "stopped")
     assert stopped["reason"] == "no API request in the last 3h"
     assert rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"][0]["Status"] == (
         "stopped"
