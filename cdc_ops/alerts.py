@@ -231,14 +231,22 @@ def deliver(
     attempts: int = 3,
     backoff_s: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
+    budget_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Delivery]:
-    """Send every notification everywhere; retry each failing send with back-off."""
+    """Send every notification everywhere; retry each failing send with back-off, all within
+    `budget_s` in total: once it is spent, what is left is reported undelivered, not retried."""
     results = []
+    deadline = None if budget_s is None else clock() + budget_s
     for notification in notifications:
         body = payload(notification, scrub)
         for destination in destinations:
             error = None
+            attempt = 0
             for attempt in range(1, attempts + 1):
+                if deadline is not None and clock() >= deadline:
+                    error = error or f"not attempted: the tick's {budget_s:g} s budget was spent"
+                    break
                 try:
                     destination.send(body)
                     error = None
@@ -246,7 +254,10 @@ def deliver(
                 except Exception as exc:  # noqa: BLE001 - a destination must not stop the others
                     error = scrub(f"{type(exc).__name__}: {exc}")
                     if attempt < attempts:
-                        sleep(backoff_s * 2 ** (attempt - 1))
+                        pause = backoff_s * 2 ** (attempt - 1)
+                        if deadline is not None:
+                            pause = min(pause, max(0.0, deadline - clock()))
+                        sleep(pause)
             if error:
                 log.error("alert %s not delivered to %s after %d attempt(s): %s",
                           body["key"], destination.name, attempts, error)  # fmt: skip
@@ -265,7 +276,8 @@ def destinations_from_settings(settings: Settings) -> list[Destination]:
 
             chosen.append(SnsDestination(client("sns", settings), cfg.sns_topic_arn or ""))
         elif name == "webhook" and cfg.webhook_url:
-            chosen.append(WebhookDestination(cfg.webhook_url.get_secret_value()))
+            http = httpx.Client(timeout=cfg.request_timeout_s)
+            chosen.append(WebhookDestination(cfg.webhook_url.get_secret_value(), http))
     return chosen
 
 
@@ -293,5 +305,12 @@ class Alerter:
 
     def send(self, notifications: Sequence[Notification]) -> list[Delivery]:
         cfg = self.settings.alerts
-        return deliver(notifications, self.destinations, self.scrub, attempts=cfg.retry_attempts,
-                       backoff_s=cfg.retry_backoff_s, sleep=self._sleep)  # fmt: skip
+        return deliver(
+            notifications,
+            self.destinations,
+            self.scrub,
+            attempts=cfg.retry_attempts,
+            backoff_s=cfg.retry_backoff_s,
+            sleep=self._sleep,
+            budget_s=cfg.tick_budget_s,
+        )

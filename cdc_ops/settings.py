@@ -230,6 +230,12 @@ class Alerts(_Section):
     cooldown_s: int = Field(3600, ge=0)
     retry_attempts: int = Field(3, ge=1)
     retry_backoff_s: float = Field(1.0, ge=0)
+    # each destination's request, and all deliveries of one sensor tick together: well under
+    # Dagster's 60 s tick timeout, so a dead webhook cannot lose the cursor (and resend)
+    request_timeout_s: float = Field(5.0, gt=0)
+    tick_budget_s: float = Field(20.0, gt=0, le=45)
+    # how often the cluster-availability and slot-lag sensors read their component
+    sensor_interval_s: int = Field(60, ge=1)
     runbook_base_url: str = "docs/runbook.md"
 
     @model_validator(mode="after")
