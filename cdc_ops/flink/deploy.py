@@ -42,10 +42,15 @@ class Change:
     statement: Statement | None = None
 
 
-def plan(compiled: Compiled, current: dict[str, StatementState]) -> list[Change]:
+def plan(
+    compiled: Compiled, current: dict[str, StatementState], only: set[str] | None = None
+) -> list[Change]:
+    """`only`: plan just these statements (one asset materialized), and stop nothing."""
     changes = []
     wanted = {s.name for s in compiled.statements}
     for s in compiled.statements:
+        if only is not None and s.name not in only:
+            continue
         state = current.get(s.name, StatementState(s.name, ABSENT))
         if state.phase == ABSENT:
             changes.append(Change(s.name, "create", "not deployed yet", s))
@@ -56,7 +61,7 @@ def plan(compiled: Compiled, current: dict[str, StatementState]) -> list[Change]
         else:
             changes.append(Change(s.name, "unchanged", "running with the same SQL", s))
     for name, state in sorted(current.items()):
-        if name not in wanted and state.phase not in (ABSENT, "STOPPED"):
+        if only is None and name not in wanted and state.phase not in (ABSENT, "STOPPED"):
             changes.append(Change(name, "stop", "its filter was removed or disabled"))
     return changes
 
@@ -74,17 +79,26 @@ class DeployReport:
         return not self.failed
 
 
-def redeploy(compiled: Compiled, backend: StatementBackend, topics: TopicAdmin | None,
-             partitions: int, dry_run: bool = False) -> DeployReport:  # fmt: skip
-    current = {name: backend.status(name) for name in backend.names()}
-    for s in compiled.statements:
+def redeploy(
+    compiled: Compiled,
+    backend: StatementBackend,
+    topics: TopicAdmin | None,
+    partitions: int,
+    dry_run: bool = False,
+    only: set[str] | None = None,
+) -> DeployReport:
+    """Apply the plan; `only` limits it to some statements (and then nothing is stopped)."""
+    names = backend.names() if only is None else [n for n in backend.names() if n in only]
+    current = {name: backend.status(name) for name in names}
+    statements = [s for s in compiled.statements if only is None or s.name in only]
+    for s in statements:
         current.setdefault(s.name, backend.status(s.name))
-    changes = plan(compiled, current)
+    changes = plan(compiled, current, only)
     report = DeployReport(changes, dry_run)
     if dry_run:
         return report
     if topics is not None:
-        specs = [TopicSpec(s.filter.output_topic, partitions) for s in compiled.statements]
+        specs = [TopicSpec(s.filter.output_topic, partitions) for s in statements]
         report.topics_created = topics.ensure(specs)
     for change in changes:
         try:
