@@ -1,22 +1,27 @@
-"""The Dagster code location: assets, jobs, schedules and sensors, with resources from settings."""
+"""The Dagster code location: assets/, sensors/ and schedules/ each export their definitions;
+this file only merges them and binds the resource."""
 
 from __future__ import annotations
 
 from dagster import Definitions
 
-from assets import build_assets, build_checks, build_jobs
+import assets
+import schedules
+import sensors
 from assets.resources import CdcOpsResource
-from cdc_ops.settings import load_settings
-from schedules import build_schedules
-from sensors import build_sensors
+from cdc_ops.settings import Settings, load_settings
+
+
+def build_defs(settings: Settings) -> Definitions:
+    graph = assets.build_defs(settings)
+    return Definitions.merge(
+        graph,
+        # the freshness checks' own sensor evaluates them
+        sensors.build_defs(settings, list(graph.asset_checks or [])),
+        schedules.build_defs(settings),
+        Definitions(resources={"cdc_ops": CdcOpsResource()}),
+    )
+
 
 settings = load_settings()
-
-defs = Definitions(
-    assets=build_assets(settings),
-    asset_checks=build_checks(),
-    jobs=build_jobs(),
-    schedules=build_schedules(settings),
-    sensors=build_sensors(settings),
-    resources={"cdc_ops": CdcOpsResource()},
-)
+defs = build_defs(settings)

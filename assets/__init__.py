@@ -1,67 +1,86 @@
-"""Dagster assets of the control plane: cluster -> slot -> (connector) -> topics -> ..."""
+"""Dagster assets of the control plane, their checks and jobs, as one Definitions.
+
+cluster -> slot -> connector -> raw topic -> statements -> filtered topics -> consumer groups
+-> pipeline_health; rds_proxy and cluster_uptime beside the cluster.
+"""
 
 from __future__ import annotations
 
 import warnings
+from datetime import timedelta
 
-from dagster import AssetSelection, BetaWarning, define_asset_job
+from dagster import (
+    AssetSelection,
+    BetaWarning,
+    Definitions,
+    build_last_update_freshness_checks,
+    define_asset_job,
+    in_process_executor,
+)
 
-# multi_observable_source_asset and AssetSelection.all(include_sources=...) are marked beta; the
-# warning repeats on every load and says nothing an operator can act on.
+# multi_observable_source_asset and the freshness checks are marked beta; the warning repeats on
+# every load and says nothing an operator can act on.
 warnings.filterwarnings("ignore", category=BetaWarning)
 
 
-from assets.cluster import aurora_cluster
-from assets.connector import cdc_connector, connector_running
-from assets.consumers import build_consumer_assets
-from assets.flink import build_statement_assets, current_filters, redeploy_filters
+from assets.connector import cdc_connector
+from assets.flink import build_redeploy_job, build_statement_assets, current_filters
+from assets.keys import CLUSTER_UPTIME
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
-from assets.rds_proxy import rds_proxy
-from assets.replication_slot import replication_slot
-from assets.slot_checks import slot_present, slot_retained_wal, slot_wal_status
-from assets.topics import build_topic_assets
+from assets.pipeline import build_pipeline_observers
 from assets.uptime import cluster_uptime
 from cdc_ops.settings import Settings
 
 OBSERVE_PIPELINE_JOB = "observe_pipeline"
-
-
-def build_assets(settings: Settings) -> list:
-    filters = current_filters()
-    return [
-        *build_statement_assets(settings, filters),
-        aurora_cluster,
-        rds_proxy,
-        replication_slot,
-        cdc_connector,
-        *build_topic_assets(settings, filters),
-        *build_consumer_assets(settings),
-        cluster_uptime,
-    ]
-
-
-def build_checks() -> list:
-    return [connector_running, slot_present, slot_retained_wal, slot_wal_status]
-
-
 UPTIME_JOB = "cluster_uptime_job"
+# the observe_pipeline schedule's interval; an observation older than twice that is stale
+OBSERVE_EVERY_MINUTES = 5
 
 
-def build_jobs() -> list:
+def build_defs(settings: Settings) -> Definitions:
+    filters, broken = current_filters()
+    statements = build_statement_assets(settings, filters) if filters else []
+    observers = build_pipeline_observers(settings, filters)
+    assets = [*observers, cdc_connector, *statements, cluster_uptime]
+    fresh = freshness_checks(observers, statements)
+    return Definitions(
+        assets=assets,
+        asset_checks=fresh,
+        jobs=[
+            define_asset_job(
+                OBSERVE_PIPELINE_JOB,
+                # the freshness checks judge this job from outside (their own sensor)
+                selection=AssetSelection.assets(*observers) - AssetSelection.checks(*fresh),
+                executor_def=in_process_executor,
+                description="Observe every part of the pipeline once, in one process: each "
+                "asset's observation and health checks, and pipeline_health.",
+            ),
+            define_asset_job(
+                UPTIME_JOB,
+                selection=AssetSelection.assets(cluster_uptime),
+                executor_def=in_process_executor,
+                description="Recompute the cluster's uptime and savings.",
+            ),
+            build_redeploy_job(statements, broken),
+            auto_stop_job,
+            stop_cluster,
+            start_cluster,
+        ],
+    )
+
+
+def freshness_checks(observers: list, statements: list) -> list:
+    """An observation older than twice its interval warns: a stopped daemon or schedule shows."""
+    observed = [
+        *(k for o in observers for k in o.keys),
+        cdc_connector.key,
+        *(k for s in statements for k in s.keys),
+    ]
     return [
-        define_asset_job(
-            OBSERVE_PIPELINE_JOB,
-            selection=AssetSelection.all(include_sources=True)
-            - AssetSelection.assets(cluster_uptime, cdc_connector),
-            description="Observe every part of the pipeline once: cluster, slot, topics.",
+        *build_last_update_freshness_checks(
+            assets=observed, lower_bound_delta=timedelta(minutes=2 * OBSERVE_EVERY_MINUTES)
         ),
-        define_asset_job(
-            UPTIME_JOB,
-            selection=AssetSelection.assets(cluster_uptime),
-            description="Recompute the cluster's uptime and savings.",
+        *build_last_update_freshness_checks(
+            assets=[CLUSTER_UPTIME], lower_bound_delta=timedelta(hours=2)
         ),
-        redeploy_filters,
-        auto_stop_job,
-        stop_cluster,
-        start_cluster,
     ]

@@ -1,28 +1,48 @@
-"""Consumer groups at the end of the pipeline: lag per partition and in total, dead letters."""
+"""Consumer groups at the end of the pipeline: lag per partition and in total, dead letters, and
+a `lag_under_threshold` check each."""
 
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetExecutionContext,
-    AssetKey,
-    AssetSpec,
-    MetadataValue,
-    ObserveResult,
-    asset_check,
-    multi_observable_source_asset,
-)
+from __future__ import annotations
 
-from assets.keys import topic_key
-from assets.resources import CdcOpsResource
-from cdc_ops.consumers.lag import GroupLag, group_lag
-from cdc_ops.settings import ConsumerSpec, Settings
+from datetime import datetime
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetSpec, MetadataValue
+
+from assets.health import observed_at
+from assets.keys import GROUP_CHECK, group_key, topic_key
+from cdc_ops.consumers.lag import GroupLag
+from cdc_ops.health.verdicts import group_health
+from cdc_ops.settings import Settings
 
 
-def group_key(spec: ConsumerSpec) -> AssetKey:
-    return AssetKey(["consumer_groups", spec.group.replace("-", "_")])
+def group_specs(settings: Settings) -> list[AssetSpec]:
+    return [
+        AssetSpec(
+            group_key(c.group),
+            deps=[topic_key(c.topic)],
+            group_name="consumers",
+            description=f"Consumer group {c.group} ({c.name}) on {c.topic}; dead letters in "
+            f"{c.dead_letter_topic}.",
+        )
+        for c in settings.consumers.consumers
+    ]
 
 
-def lag_metadata(g: GroupLag) -> dict[str, object]:
+def group_check_specs(settings: Settings) -> list[AssetCheckSpec]:
+    limit = settings.consumers.lag_warn_messages
+    return [
+        AssetCheckSpec(
+            GROUP_CHECK,
+            asset=group_key(c.group),
+            description=f"Its topic exists and the total lag is at most {limit} messages "
+            "(consumers.lag_warn_messages).",
+        )
+        for c in settings.consumers.consumers
+    ]
+
+
+def lag_metadata(g: GroupLag, settings: Settings, at: datetime) -> dict[str, Any]:
+    limit = settings.consumers.lag_warn_messages
     return {
         "group": g.group,
         "topic": g.topic,
@@ -31,49 +51,11 @@ def lag_metadata(g: GroupLag) -> dict[str, object]:
             {
                 str(p.partition): {"committed": p.committed, "end": p.end, "lag": p.lag}
                 for p in g.partitions
-            }  # fmt: skip
+            }
         ),
         "dead_letters": MetadataValue.int(g.dead_letters),
         "topic_exists": MetadataValue.bool(g.topic_exists),
+        "limit": MetadataValue.int(limit),
+        "health": group_health(g, limit).says,
+        **observed_at(at),
     }
-
-
-def build_consumer_assets(settings: Settings) -> list:
-    specs = {group_key(c): c for c in settings.consumers.consumers}
-
-    @multi_observable_source_asset(
-        specs=[
-            AssetSpec(
-                key,
-                deps=[topic_key(c.topic)],
-                group_name="consumers",
-                description=f"Consumer group {c.group} ({c.name}) on {c.topic}; dead "
-                f"letters in {c.dead_letter_topic}.",
-            )  # fmt: skip
-            for key, c in specs.items()
-        ],
-        name="consumer_groups",
-    )
-    def consumer_groups(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        current = cdc_ops.settings()
-        for key, spec in specs.items():
-            yield ObserveResult(asset_key=key, metadata=lag_metadata(group_lag(current, spec)))
-
-    checks = [_lag_check(key, spec) for key, spec in specs.items()]
-    return [consumer_groups, *checks]
-
-
-def _lag_check(key: AssetKey, spec: ConsumerSpec):
-    @asset_check(asset=key, name="lag_under_threshold",
-                 description="Total lag at most consumers.lag_warn_messages.")  # fmt: skip
-    def lag_under_threshold(cdc_ops: CdcOpsResource) -> AssetCheckResult:
-        settings = cdc_ops.settings()
-        g = group_lag(settings, spec)
-        limit = settings.consumers.lag_warn_messages
-        return AssetCheckResult(
-            passed=g.topic_exists and g.total <= limit,
-            severity=AssetCheckSeverity.WARN,
-            metadata={**lag_metadata(g), "limit": limit},
-        )
-
-    return lag_under_threshold

@@ -1,133 +1,192 @@
-"""Flink filter statements: one observed asset per statement, a RUNNING check each, and the
-`redeploy_filters` job behind the operators' "redeploy filters" button."""
+"""Flink filter statements: materializing a statement asset deploys it (only what changed), and
+`redeploy_filters` is the named button, an asset job over all of them. Each statement's
+`statement_running` check is evaluated in the same op, right after the deploy."""
 
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
+    AssetObservation,
+    AssetSelection,
     AssetSpec,
     Config,
     Failure,
+    MaterializeResult,
     MetadataValue,
-    ObserveResult,
     OpExecutionContext,
-    Output,
-    asset_check,
+    define_asset_job,
+    in_process_executor,
     job,
-    multi_observable_source_asset,
+    multi_asset,
     op,
 )
 
-from assets.keys import statement_key, topic_key
+from assets.health import check_evaluation, check_key, check_result, observed_at
+from assets.keys import STATEMENT_CHECK, statement_key, topic_key
 from assets.resources import CdcOpsResource
 from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import Filter, FiltersError, load_filters
-from cdc_ops.flink.deploy import compile_for, redeploy, statement_backend
+from cdc_ops.flink.deploy import DeployReport, compile_for, redeploy, statement_backend
 from cdc_ops.flink.statements import StatementError, StatementState
+from cdc_ops.health.verdicts import statement_health
 from cdc_ops.kafka_topics import TopicAdmin
 from cdc_ops.settings import Settings
 
 log = logging.getLogger(__name__)
 
+REDEPLOY_JOB = "redeploy_filters"
 
-def current_filters() -> list[Filter]:
-    """The filters the graph is drawn from; a broken file draws none (the job says why)."""
+
+def current_filters() -> tuple[list[Filter], str | None]:
+    """The filters the graph is drawn from, or none and why (a broken file)."""
     try:
-        return load_filters(FILTERS_FILE).active
+        return load_filters(FILTERS_FILE).active, None
     except FiltersError as exc:
         log.warning("flink statements left out of the asset graph: %s", exc)
-        return []
+        return [], str(exc)
 
 
-def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
-    if not filters:
-        return []
-    raw = topic_key(settings.names.raw_topic)
-    names = {statement_name(f): f for f in filters}
-    specs = [
-        AssetSpec(
-            statement_key(name),
-            deps=[raw],
-            description=f"Flink statement {name}: {f.description or f.name} -> {f.output_topic}",
-            metadata={"statement": name, "output_topic": f.output_topic},
-            group_name="flink",
-        )
-        for name, f in names.items()
+def statement_metadata(state: StatementState, at: datetime) -> dict[str, Any]:
+    return {
+        "phase": state.phase,
+        "detail": state.detail,
+        "offsets": MetadataValue.json(state.offsets),
+        "sql": MetadataValue.md(f"```sql\n{state.sql}\n```"),
+        "health": statement_health(state).says,
+        **observed_at(at),
+    }
+
+
+def statement_events(state: StatementState, at: datetime) -> list:
+    key = statement_key(state.name)
+    return [
+        AssetObservation(asset_key=key, metadata=statement_metadata(state, at)),
+        check_evaluation(key, STATEMENT_CHECK, statement_health(state)),
     ]
-
-    @multi_observable_source_asset(specs=specs, name="flink_statements")
-    def flink_statements(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        try:
-            backend = statement_backend(cdc_ops.settings())
-        except StatementError as exc:
-            backend = None
-            context.log.warning(str(exc))
-        for name in names:
-            state = backend.status(name) if backend else StatementState(name, "UNKNOWN")
-            yield ObserveResult(
-                asset_key=statement_key(name),
-                metadata={
-                    "phase": state.phase,
-                    "detail": state.detail,
-                    "offsets": MetadataValue.json(state.offsets),
-                    "sql": MetadataValue.md(f"```sql\n{state.sql}\n```"),
-                },  # fmt: skip
-            )
-
-    checks = [_running_check(name) for name in names]
-    return [flink_statements, *checks]
-
-
-def _running_check(name: str):
-    @asset_check(asset=statement_key(name), name="statement_running",
-                 description=f"{name} is RUNNING.")  # fmt: skip
-    def statement_running(cdc_ops: CdcOpsResource) -> AssetCheckResult:
-        state = statement_backend(cdc_ops.settings()).status(name)
-        return AssetCheckResult(
-            passed=state.phase == "RUNNING",
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"phase": state.phase, "detail": state.detail},
-        )
-
-    return statement_running
 
 
 class RedeployConfig(Config):
     dry_run: bool = False
 
 
-@op(description="Compile filters.yaml, validate with Flink's planner, deploy what changed.")
-def redeploy_filters_op(context: OpExecutionContext, cdc_ops: CdcOpsResource,
-                        config: RedeployConfig):  # fmt: skip
-    settings = cdc_ops.settings()
-    try:
-        compiled = compile_for(settings)
-    except FiltersError as exc:
-        raise Failure(description=str(exc)) from None
-    report = redeploy(compiled, statement_backend(settings), TopicAdmin(settings),
-                      settings.names.filtered_topic_partitions, dry_run=config.dry_run)  # fmt: skip
+def _plan_table(report: DeployReport) -> MetadataValue:
     rows = ["| statement | action | why | outcome |", "|---|---|---|---|"]
     for change in report.changes:
         outcome = report.failed.get(change.name) or report.deployed.get(change.name, "")
         rows.append(f"| {change.name} | {change.action} | {change.reason} | {outcome} |")
+    return MetadataValue.md("\n".join(rows))
+
+
+def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
+    names = {statement_key(statement_name(f)): (statement_name(f), f) for f in filters}
+    raw = topic_key(settings.names.raw_topic)
+    specs = [
+        AssetSpec(
+            key,
+            deps=[raw],
+            description=f"Flink statement {name}: {f.description or f.name} -> "
+            f"{f.output_topic}. Materialize to deploy it (only if it changed).",
+            metadata={"statement": name, "output_topic": f.output_topic},
+            group_name="flink",
+            skippable=True,  # a dry run deploys nothing, so it records no materialization
+        )
+        for key, (name, f) in names.items()
+    ]
+    checks = [
+        AssetCheckSpec(STATEMENT_CHECK, asset=key, description=f"{name} is RUNNING.")
+        for key, (name, _) in names.items()
+    ]
+
+    @multi_asset(specs=specs, check_specs=checks, can_subset=True, name="flink_statements")
+    def flink_statements(
+        context: AssetExecutionContext, cdc_ops: CdcOpsResource, config: RedeployConfig
+    ):
+        current = cdc_ops.settings()
+        try:
+            backend = statement_backend(current)
+        except StatementError as exc:
+            raise Failure(description=str(exc)) from None
+        selected = {names[k][0] for k in context.selected_asset_keys}
+        changes = {}
+        if selected:
+            everything = len(selected) == len(names)
+            report = _deploy(context, current, backend, selected, everything, config.dry_run)
+            changes = {c.name: c for c in report.changes}
+        checked = {c.asset_key for c in context.selected_asset_check_keys}
+        at = datetime.now(UTC)
+        for key, (name, _) in names.items():
+            if name not in selected and key not in checked:
+                continue
+            state = backend.status(name)  # the state right after the deploy
+            metadata = statement_metadata(state, at)
+            change = changes.get(name)
+            if change is not None:
+                metadata = {"action": change.action, "why": change.reason, **metadata}
+            if name in selected and not config.dry_run:
+                yield MaterializeResult(asset_key=key, metadata=metadata)
+            else:  # a dry run, or only the check: what runs now is an observation
+                context.log_event(AssetObservation(asset_key=key, metadata=metadata))
+            if check_key(key, STATEMENT_CHECK) in context.selected_asset_check_keys:
+                yield check_result(key, STATEMENT_CHECK, statement_health(state))
+
+    return [flink_statements]
+
+
+def _deploy(
+    context: AssetExecutionContext,
+    settings: Settings,
+    backend: Any,
+    selected: set[str],
+    everything: bool,
+    dry_run: bool,
+) -> DeployReport:
+    try:
+        compiled = compile_for(settings)
+    except FiltersError as exc:
+        raise Failure(description=str(exc)) from None
+    report = redeploy(
+        compiled,
+        backend,
+        TopicAdmin(settings),
+        settings.names.filtered_topic_partitions,
+        dry_run=dry_run,
+        # everything selected (the redeploy button): statements of removed filters stop too
+        only=None if everything else selected,
+    )
+    for change in report.changes:
+        outcome = report.failed.get(change.name) or report.deployed.get(change.name, "")
         context.log.info(f"{change.name}: {change.action} ({change.reason}) {outcome}")
-    metadata = {
-        "plan": MetadataValue.md("\n".join(rows)),
-        "dry_run": MetadataValue.bool(config.dry_run),
-        "changed": MetadataValue.int(sum(c.action != "unchanged" for c in report.changes)),
-        "topics_created": MetadataValue.json(report.topics_created),
-    }
     if report.failed:
         # the previous versions keep running; the run fails so the failure alert goes out
-        raise Failure(description="; ".join(f"{k}: {v}" for k, v in report.failed.items()),
-                      metadata=metadata)  # fmt: skip
-    yield Output(len(report.deployed), metadata=metadata)
+        raise Failure(
+            description="; ".join(f"{k}: {v}" for k, v in report.failed.items()),
+            metadata={"plan": _plan_table(report), "dry_run": MetadataValue.bool(dry_run)},
+        )
+    return report
 
 
-@job(description="Redeploy the Flink filter statements from flink_sql/filters.yaml: only "
-     "what changed; set dry_run to see the plan without deploying.")  # fmt: skip
-def redeploy_filters() -> None:
-    redeploy_filters_op()
+def build_redeploy_job(statements: list, broken: str | None):
+    """The operators' "redeploy filters" button: every statement asset and its check."""
+    if statements:
+        return define_asset_job(
+            REDEPLOY_JOB,
+            selection=AssetSelection.assets(*statements),
+            executor_def=in_process_executor,
+            description="Redeploy the Flink filter statements from flink_sql/filters.yaml: only "
+            "what changed, and stop those of removed filters; set dry_run to see the plan "
+            "without deploying. Reload the code location after editing the file.",
+        )
+
+    @op(name="filters_yaml_is_broken")
+    def refuse(context: OpExecutionContext) -> None:
+        raise Failure(description=f"flink_sql/filters.yaml cannot be compiled: {broken}")
+
+    @job(name=REDEPLOY_JOB, description="filters.yaml is broken: this job says why.")
+    def redeploy_filters() -> None:
+        refuse()
+
+    return redeploy_filters

@@ -1,4 +1,5 @@
-"""Asset keys in one place, so lineage (cluster -> slot -> connector -> topics) stays right."""
+"""Asset keys and check names in one place, so lineage (cluster -> slot -> connector -> topics
+-> statements -> consumer groups -> pipeline_health) and the checks stay right."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ REPLICATION_SLOT = AssetKey("replication_slot")
 CLUSTER_UPTIME = AssetKey("cluster_uptime")
 RDS_PROXY = AssetKey("rds_proxy")
 CDC_CONNECTOR = AssetKey("cdc_connector")
+PIPELINE_HEALTH = AssetKey("pipeline_health")
 TOPIC_PREFIX = "kafka_topics"
-
-
 STATEMENT_PREFIX = "flink_statements"
+GROUP_PREFIX = "consumer_groups"
+
+# the health check of each kind of asset
+CLUSTER_CHECK = "cluster_available"
+PROXY_CHECK = "proxy_not_saturated"
+SLOT_CHECKS = ("slot_present", "slot_retained_wal", "slot_wal_status")
+CONNECTOR_CHECK = "connector_running"
+TOPIC_CHECK = "topic_exists"
+STATEMENT_CHECK = "statement_running"
+GROUP_CHECK = "lag_under_threshold"
+PIPELINE_CHECK = "pipeline_healthy"
 
 
 def statement_key(name: str) -> AssetKey:
@@ -22,3 +33,7 @@ def statement_key(name: str) -> AssetKey:
 def topic_key(topic: str) -> AssetKey:
     """Asset keys allow [A-Za-z0-9_]; topic names use hyphens."""
     return AssetKey([TOPIC_PREFIX, topic.replace("-", "_").replace(".", "_")])
+
+
+def group_key(group: str) -> AssetKey:
+    return AssetKey([GROUP_PREFIX, group.replace("-", "_")])

@@ -1,12 +1,15 @@
 """Jobs that act on the cluster: the auto-stop (run hourly by its schedule) and manual stop/start.
 
-Each records the decision or action as run metadata and adds an observation of the cluster, so
-the aurora_cluster asset carries the state history.
+Each records the decision or action with its reason as run metadata and reports the cluster as
+it is afterwards (the same observation and `cluster_available` check as every other reader), so
+the aurora_cluster asset's timeline is the state history.
 """
 
-from dagster import Config, OpExecutionContext, Output, job, op
+from datetime import UTC, datetime
 
-from assets.cluster import cluster_observation
+from dagster import Config, OpExecutionContext, Output, in_process_executor, job, op
+
+from assets.cluster import cluster_events
 from assets.resources import CdcOpsResource
 from cdc_ops.auto_stop import Policy, activity_reader, run_auto_stop
 from cdc_ops.cluster_control import ActionResult, cluster_controller
@@ -24,6 +27,13 @@ def _result_metadata(result: ActionResult | None) -> dict[str, object]:
     }
 
 
+def _report_cluster(context: OpExecutionContext, controller) -> str:
+    state = controller.describe()
+    for event in cluster_events(state, datetime.now(UTC)):
+        context.log_event(event)
+    return state.status
+
+
 @op(description="Decide whether the idle cluster should stop, and stop it if so.")
 def auto_stop(context: OpExecutionContext, cdc_ops: CdcOpsResource):
     settings = cdc_ops.settings()
@@ -31,14 +41,14 @@ def auto_stop(context: OpExecutionContext, cdc_ops: CdcOpsResource):
     run = run_auto_stop(controller, activity_reader(settings), Policy.from_settings(settings))
     decision = run.decision
     context.log.info(f"auto-stop: {decision.action.value}: {decision.reason}")
+    status_after = _report_cluster(context, controller)
     metadata = {
         "decision": decision.action.value,
         "reason": decision.reason,
         "evidence": decision.evidence,
+        "status_after": status_after,
         **_result_metadata(run.result),
     }
-    yield cluster_observation(controller.describe(), auto_stop_decision=decision.action.value,
-                              auto_stop_reason=decision.reason)  # fmt: skip
     yield Output(decision.action.value, metadata=metadata)
 
 
@@ -50,32 +60,39 @@ def _act(context: OpExecutionContext, cdc_ops: CdcOpsResource, action: str, reas
     controller = cluster_controller(cdc_ops.settings())
     result = getattr(controller, action)(f"manual: {reason}")
     context.log.info(f"{action}: {result.outcome}")
-    yield cluster_observation(controller.describe(), action=action, action_outcome=result.outcome)
-    yield Output(result.outcome, metadata={"reason": reason, **_result_metadata(result)})
+    status_after = _report_cluster(context, controller)
+    metadata = {"reason": reason, "status_after": status_after, **_result_metadata(result)}
+    yield Output(result.outcome, metadata=metadata)
 
 
 @op(description="Stop the cluster (only from available; a no-op if already stopped).")
-def stop_cluster_op(context: OpExecutionContext, cdc_ops: CdcOpsResource,
-                    config: ClusterActionConfig):  # fmt: skip
+def stop_cluster_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ClusterActionConfig
+):
     yield from _act(context, cdc_ops, "stop", config.reason)
 
 
 @op(description="Start the cluster (only from stopped; a no-op if already available).")
-def start_cluster_op(context: OpExecutionContext, cdc_ops: CdcOpsResource,
-                     config: ClusterActionConfig):  # fmt: skip
+def start_cluster_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ClusterActionConfig
+):
     yield from _act(context, cdc_ops, "start", config.reason)
 
 
-@job(name=AUTO_STOP_JOB, description="Stop the Aurora cluster when it has been idle.")
+@job(
+    name=AUTO_STOP_JOB,
+    executor_def=in_process_executor,
+    description="Stop the Aurora cluster when it has been idle.",
+)
 def auto_stop_job() -> None:
     auto_stop()
 
 
-@job(description="Stop the Aurora cluster now.")
+@job(executor_def=in_process_executor, description="Stop the Aurora cluster now, with a reason.")
 def stop_cluster() -> None:
     stop_cluster_op()
 
 
-@job(description="Start the Aurora cluster now.")
+@job(executor_def=in_process_executor, description="Start the Aurora cluster now, with a reason.")
 def start_cluster() -> None:
     start_cluster_op()

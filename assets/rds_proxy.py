@@ -1,39 +1,58 @@
-"""RDS Proxy (PgBouncer locally), observed: borrow wait, borrowed share, pinned sessions.
+"""RDS Proxy (PgBouncer locally): borrow wait, borrowed share, pinned sessions, and its
+`proxy_not_saturated` check. The proxy_saturation sensor observes it on every tick too."""
 
-The proxy_saturation sensor adds an observation on every tick, with the recent series.
-"""
+from __future__ import annotations
 
-from dagster import (
-    AssetExecutionContext,
-    AssetObservation,
-    AssetSpec,
-    MetadataValue,
-    ObserveResult,
-    multi_observable_source_asset,
+from datetime import datetime
+from typing import Any
+
+from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
+
+from assets.health import check_evaluation, number, observed_at
+from assets.keys import AURORA_CLUSTER, PROXY_CHECK, RDS_PROXY
+from cdc_ops.health.verdicts import Health, proxy_health
+from cdc_ops.proxy_saturation import ProxyFigures
+from cdc_ops.settings import Thresholds
+
+proxy_spec = AssetSpec(
+    RDS_PROXY,
+    deps=[AURORA_CLUSTER],
+    description="RDS Proxy in front of the cluster for the Lambdas (locally PgBouncer): "
+    "borrow latency, borrowed/max connections, pinned sessions.",
+    group_name="source",
 )
 
-from assets.keys import AURORA_CLUSTER, RDS_PROXY
-from assets.resources import CdcOpsResource
-from cdc_ops.cluster_control import utc_now
-from cdc_ops.proxy_saturation import ProxyFigures, proxy_reader
+proxy_check_spec = AssetCheckSpec(
+    PROXY_CHECK,
+    asset=RDS_PROXY,
+    description="No client waits over thresholds.borrow_latency_warn_ms to borrow a connection, "
+    "under borrowed_ratio_warn of the connections are borrowed, no session is pinned.",
+)
 
 
-def _number(value: float | None) -> object:
-    return MetadataValue.float(float(value)) if value is not None else "n/a"
+def proxy_verdict(figures: list[ProxyFigures], t: Thresholds) -> Health:
+    """One verdict for the asset: the worst of its proxies."""
+    rows = proxy_health(figures, t)
+    bad = [r for r in rows if not r.healthy]
+    return bad[0] if bad else rows[0]
 
 
-def proxy_metadata(figures: list[ProxyFigures], series: list[dict] | None = None) -> dict:
+def proxy_metadata(
+    figures: list[ProxyFigures], t: Thresholds, at: datetime, series: list[dict] | None = None
+) -> dict[str, Any]:
     first = figures[0]
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "proxy": first.proxy,
         "source": first.source,
-        "borrow_latency_ms": _number(first.borrow_latency_ms),
-        "borrowed": _number(first.borrowed),
-        "max_allowed": _number(first.max_allowed),
-        "borrowed_ratio": _number(first.borrowed_ratio),
-        "pinned_sessions": _number(first.pinned),
-        "client_connections": _number(first.client_connections),
-        "clients_waiting": _number(first.clients_waiting),
+        "borrow_latency_ms": number(first.borrow_latency_ms),
+        "borrowed": number(first.borrowed),
+        "max_allowed": number(first.max_allowed),
+        "borrowed_ratio": number(first.borrowed_ratio),
+        "pinned_sessions": number(first.pinned),
+        "client_connections": number(first.client_connections),
+        "clients_waiting": number(first.clients_waiting),
+        "health": proxy_verdict(figures, t).says,
+        **observed_at(at),
     }
     if len(figures) > 1:
         metadata["all_proxies"] = MetadataValue.json([f.as_dict() for f in figures])
@@ -42,21 +61,10 @@ def proxy_metadata(figures: list[ProxyFigures], series: list[dict] | None = None
     return metadata
 
 
-def proxy_observation(figures: list[ProxyFigures], series: list[dict]) -> AssetObservation:
-    return AssetObservation(asset_key=RDS_PROXY, metadata=proxy_metadata(figures, series))
-
-
-@multi_observable_source_asset(
-    specs=[
-        AssetSpec(
-            RDS_PROXY,
-            deps=[AURORA_CLUSTER],
-            description="RDS Proxy in front of the cluster for the Lambdas (locally PgBouncer): "
-            "borrow latency, borrowed/max connections, pinned sessions.",
-            group_name="source",
-        )
-    ],
-)
-def rds_proxy(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-    figures = proxy_reader(cdc_ops.settings()).read(utc_now())
-    yield ObserveResult(asset_key=RDS_PROXY, metadata=proxy_metadata(figures))
+def proxy_events(
+    figures: list[ProxyFigures], t: Thresholds, at: datetime, series: list[dict]
+) -> list:
+    return [
+        AssetObservation(asset_key=RDS_PROXY, metadata=proxy_metadata(figures, t, at, series)),
+        check_evaluation(RDS_PROXY, PROXY_CHECK, proxy_verdict(figures, t)),
+    ]

@@ -1,23 +1,20 @@
-"""Kafka topics of the pipeline, observed: partitions and end offsets.
+"""Kafka topics of the pipeline: partitions and end offsets as the broker reports them, and a
+`topic_exists` check each (exists with the expected partitions)."""
 
-End offsets are what the broker reports. The local tansu broker under-reports them when producers
-batch (DESIGN.md); they are shown as reported, not corrected.
-"""
+from __future__ import annotations
 
-from dagster import (
-    AssetExecutionContext,
-    AssetSpec,
-    DataVersion,
-    MetadataValue,
-    ObserveResult,
-    multi_observable_source_asset,
-)
+from datetime import datetime
+from typing import Any
 
-from assets.keys import CDC_CONNECTOR, statement_key, topic_key
-from assets.resources import CdcOpsResource
+from dagster import AssetCheckSpec, AssetSpec, MetadataValue
+
+from assets.health import observed_at
+from assets.keys import CDC_CONNECTOR, TOPIC_CHECK, statement_key, topic_key
 from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.model import Filter
-from cdc_ops.kafka_topics import TopicAdmin
+from cdc_ops.health.reading import expected_partitions
+from cdc_ops.health.verdicts import topic_health
+from cdc_ops.kafka_topics import TopicState
 from cdc_ops.settings import Settings
 
 
@@ -45,33 +42,26 @@ def topic_specs(settings: Settings, filters: list[Filter] | None = None) -> list
     return [raw, *filtered]
 
 
-def _observer(name: str, specs: list[AssetSpec]):
-    topics = [spec.metadata["topic"] for spec in specs]
-
-    @multi_observable_source_asset(specs=specs, name=name)
-    def observe_topics(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        for state in TopicAdmin(cdc_ops.settings()).describe(topics):
-            context.log.info(
-                f"topic {state.name}: exists={state.exists} end={state.total_end_offset}"
-            )
-            yield ObserveResult(
-                asset_key=topic_key(state.name),
-                data_version=DataVersion(str(state.total_end_offset)),
-                metadata={
-                    "topic": state.name,
-                    "exists": MetadataValue.bool(state.exists),
-                    "partitions": MetadataValue.int(state.partitions),
-                    "end_offset_total": MetadataValue.int(state.total_end_offset),
-                    "end_offsets": MetadataValue.json(
-                        {str(p): o for p, o in sorted(state.end_offsets.items())}
-                    ),
-                },
-            )
-
-    return observe_topics
+def topic_check_specs(settings: Settings) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            TOPIC_CHECK,
+            asset=topic_key(topic),
+            description=f"`{topic}` exists with {expected_partitions(settings, topic)} partitions.",
+        )
+        for topic in settings.names.topics
+    ]
 
 
-def build_topic_assets(settings: Settings, filters: list[Filter] | None = None) -> list:
-    """Two observers: the raw topic, and the filtered topics (which the statements sit between)."""
-    raw, *filtered = topic_specs(settings, filters)
-    return [_observer("raw_topic", [raw]), _observer("filtered_topics", filtered)]
+def topic_metadata(state: TopicState, settings: Settings, at: datetime) -> dict[str, Any]:
+    return {
+        "topic": state.name,
+        "exists": MetadataValue.bool(state.exists),
+        "partitions": MetadataValue.int(state.partitions),
+        "end_offset_total": MetadataValue.int(state.total_end_offset),
+        "end_offsets": MetadataValue.json(
+            {str(p): o for p, o in sorted(state.end_offsets.items())}
+        ),
+        "health": topic_health(state, expected_partitions(settings, state.name)).says,
+        **observed_at(at),
+    }

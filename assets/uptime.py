@@ -1,6 +1,7 @@
-"""Uptime and savings of the Aurora cluster over 7 and 30 days, from its observed state history.
+"""Uptime and savings of the Aurora cluster, from its observed state history.
 
-The numbers are materialization metadata, so the asset's Plots tab charts them over time.
+Only two numbers are materialization metadata (hours running and stopped over the last day), so
+the asset's Plots tab charts exactly those two series over time; the rest is a table.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -10,14 +11,29 @@ from dagster import (
     AssetRecordsFilter,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     asset,
 )
 
+from assets.health import number
 from assets.keys import AURORA_CLUSTER, CLUSTER_UPTIME
 from assets.resources import CdcOpsResource
 from cdc_ops.uptime import uptime
 
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
+PLOTTED = timedelta(days=1)
+WINDOW_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("window", "string"),
+        TableColumn("running_h", "float"),
+        TableColumn("stopped_h", "float"),
+        TableColumn("unknown_h", "float"),
+        TableColumn("stopped", "string"),
+        TableColumn("saving", "string"),
+    ]
+)
 
 
 def status_history(context: AssetExecutionContext, since: datetime) -> list[tuple[datetime, str]]:
@@ -43,35 +59,42 @@ def status_history(context: AssetExecutionContext, since: datetime) -> list[tupl
     key=CLUSTER_UPTIME,
     deps=[AURORA_CLUSTER],
     group_name="source",
-    description="Hours the cluster ran vs was stopped over 7 and 30 days, and the estimated "
-    "saving (auto_stop.hourly_price_usd per stopped hour).",
+    description="Hours the cluster ran vs was stopped over the last day (the two series the "
+    "Plots tab draws; null where nothing was observed), and over 7 and 30 days with the "
+    "estimated saving (auto_stop.hourly_price_usd per stopped hour). Computed when the code "
+    "location starts and then every hour.",
 )
 def cluster_uptime(context: AssetExecutionContext, cdc_ops: CdcOpsResource) -> MaterializeResult:
     price = cdc_ops.settings().auto_stop.hourly_price_usd
     now = datetime.now(UTC)
     # one status before the 30-day window tells what held at its start
     history = status_history(context, now - WINDOWS["30d"] - timedelta(days=1))
-    metadata: dict[str, object] = {"hourly_price_usd": price, "observations": len(history)}
-    rows = [
-        "| window | running h | stopped h | unknown h | stopped | saving |",
-        "|---|---|---|---|---|---|",
-    ]
+    day = uptime(history, now, PLOTTED)
+    known = day.running_h + day.stopped_h > 0
+    records = []
     for name, window in WINDOWS.items():
         u = uptime(history, now, window)
         share = u.stopped_share
-        metadata |= {
-            f"running_hours_{name}": MetadataValue.float(round(u.running_h, 2)),
-            f"stopped_hours_{name}": MetadataValue.float(round(u.stopped_h, 2)),
-            f"unknown_hours_{name}": MetadataValue.float(round(u.unknown_h, 2)),
-            f"stopped_percent_{name}": MetadataValue.float(
-                round(100 * share, 1) if share is not None else 0.0
-            ),
-            f"saving_usd_{name}": MetadataValue.float(round(u.saving(price), 2)),
-        }
-        shown = f"{100 * share:.1f} %" if share is not None else "n/a"
-        rows.append(
-            f"| {name} | {u.running_h:.1f} | {u.stopped_h:.1f} | {u.unknown_h:.1f} | {shown}"
-            f" | ${u.saving(price):.2f} |"
+        records.append(
+            TableRecord(
+                {
+                    "window": name,
+                    "running_h": round(u.running_h, 2),
+                    "stopped_h": round(u.stopped_h, 2),
+                    "unknown_h": round(u.unknown_h, 2),
+                    "stopped": f"{100 * share:.1f} %" if share is not None else "unknown",
+                    "saving": f"${u.saving(price):.2f}",
+                }
+            )
         )
-    metadata["summary"] = MetadataValue.md("\n".join(rows))
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(
+        metadata={
+            # the only numbers, so the Plots tab shows these two series and nothing else
+            "running_hours_24h": number(round(day.running_h, 2) if known else None),
+            "stopped_hours_24h": number(round(day.stopped_h, 2) if known else None),
+            "unknown_hours_24h": f"{day.unknown_h:.2f}",
+            "windows": MetadataValue.table(records=records, schema=WINDOW_SCHEMA),
+            "hourly_price_usd": f"{price:g}",
+            "observations": f"{len(history)}",
+        }
+    )

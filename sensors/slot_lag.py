@@ -1,51 +1,49 @@
-"""Alert on the replication slot: retained WAL, wal_status, inactivity, a missing slot."""
+"""Alert on the replication slot: retained WAL, wal_status, inactivity, a missing slot. A database
+that does not answer says nothing about the slot (cluster_availability pages for that)."""
 
-import json
+from __future__ import annotations
+
 from datetime import datetime
+from typing import Any
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, sensor
-
-from assets.resources import CdcOpsResource
-from cdc_ops.alerts import Alerter, Notification, state_from_json, state_to_json
-from cdc_ops.cluster_control import utc_now
+from assets.replication_slot import slot_events
 from cdc_ops.connector.backends import ABSENT, connector_backend
 from cdc_ops.replication_slot import observe_slot
 from cdc_ops.settings import Settings
 from cdc_ops.slot_health import slot_verdict
+from sensors.factory import Verdict, alert_sensor
 
 
-def slot_lag_tick(cursor: str | None, settings: Settings, alerter: Alerter | None = None
-                  ) -> tuple[str | None, list[Notification]]:  # fmt: skip
-    previous = json.loads(cursor) if cursor else {}
-    now = utc_now()
+def slot_lag_verdict(settings: Settings, memory: dict[str, Any], now: datetime) -> Verdict:
     slot = observe_slot(settings)
-    since = previous.get("inactive_since")
+    since = memory.get("inactive_since")
     configured = connector_backend(settings).status().state != ABSENT
-    verdict = slot_verdict(slot, now, datetime.fromisoformat(since) if since else None,
-                           configured, settings.thresholds,
-                           settings.alerts.runbook_base_url)  # fmt: skip
-    if verdict.skipped:  # the database does not answer: nothing is known about the slot
-        return cursor, []
-    alerter = alerter or Alerter(settings)
-    notifications, _, state = alerter.tick(
-        state_from_json(previous.get("alerts")), verdict.alerts, now
+    verdict = slot_verdict(
+        slot,
+        now,
+        datetime.fromisoformat(since) if since else None,
+        configured,
+        settings.thresholds,
+        settings.alerts.runbook_base_url,
     )
-    next_cursor = json.dumps({
-        "alerts": state_to_json(state),
-        "inactive_since": verdict.inactive_since.isoformat() if verdict.inactive_since else None,
-    })  # fmt: skip
-    return next_cursor, notifications
+    events = slot_events(slot, settings.thresholds, now)
+    if verdict.skipped:  # unknown is not resolved: keep the alerts and the memory as they were
+        summary = f"slot {slot.name}: the database does not answer"
+        return Verdict([], memory, events, summary, hold=True)
+    inactive = verdict.inactive_since.isoformat() if verdict.inactive_since else None
+    return Verdict(
+        verdict.alerts,
+        {"inactive_since": inactive},
+        events,
+        f"slot {slot.name}: {slot.state}, {len(verdict.alerts)} alert(s)",
+    )
 
 
-@sensor(
-    name="slot_lag",
-    minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Retained WAL over 1 GiB (warn) / 10 GiB (critical), wal_status unreserved or "
-    "lost, the slot inactive too long, or missing while a connector is configured.",
-)
-def slot_lag(context: SensorEvaluationContext, cdc_ops: CdcOpsResource):
-    cursor, notifications = slot_lag_tick(context.cursor, cdc_ops.settings())
-    for n in notifications:
-        context.log.info(f"{n.kind}: {n.alert.summary}")
-    return SensorResult(cursor=cursor)
+def build_slot_lag_sensor(settings: Settings):
+    return alert_sensor(
+        "slot_lag",
+        slot_lag_verdict,
+        settings.alerts.sensor_interval_s,
+        "Retained WAL over 1 GiB (warn) / 10 GiB (critical), wal_status unreserved or lost, the "
+        "slot inactive too long, or missing while a connector is configured.",
+    )

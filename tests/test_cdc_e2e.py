@@ -22,8 +22,9 @@ from cdc_ops.replication_slot import observe_slot
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
 from cdc_ops.stack.process import is_alive
-from sensors.connector_health import connector_health_tick
-from sensors.slot_lag import slot_lag_tick
+from sensors.connector_health import connector_health_verdict
+from sensors.factory import run_tick
+from sensors.slot_lag import slot_lag_verdict
 from tests.helpers import Recorder
 from tests.lambdas.test_producer_api_e2e import CountingAutoStarter, build_api, call, loan_event
 
@@ -92,7 +93,8 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
     settings = cdc_stack.settings
     recorder = Recorder()
     alerter = Alerter(settings, [recorder, LogDestination()])
-    cursor, sent = slot_lag_tick(None, settings, alerter)
+    tick = run_tick(slot_lag_verdict, None, settings, alerter)
+    cursor, sent = tick.cursor, tick.notifications
     assert sent == []
 
     backend = connector_backend(settings)
@@ -108,12 +110,14 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
                 (f"lag-{batch}-",),
             )
         batch += 1
-    cursor, sent = slot_lag_tick(cursor, settings, alerter)
+    tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+    cursor, sent = tick.cursor, tick.notifications
     assert [(n.kind, n.alert.key) for n in sent] == [
         ("firing", "slot/business_events_cdc_slot/retained_wal")
     ]
     assert sent[0].alert.values["retained_bytes"] > 4 * 1024**2
-    cursor, sent = slot_lag_tick(cursor, settings, alerter)
+    tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+    cursor, sent = tick.cursor, tick.notifications
     assert sent == []  # once
 
     backend.resume()
@@ -125,7 +129,8 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
         with psycopg.connect(superuser, autocommit=True) as conn:
             conn.execute("CHECKPOINT")  # lets the slot's restart_lsn move on sooner
         time.sleep(2)
-        cursor, sent = slot_lag_tick(cursor, settings, alerter)
+        tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+        cursor, sent = tick.cursor, tick.notifications
         resolved = [n for n in sent if n.kind == "resolved"]
     assert resolved[0].alert.key == "slot/business_events_cdc_slot/retained_wal"
     assert [b["kind"] for b in recorder.bodies] == ["firing", "resolved"]
@@ -150,15 +155,19 @@ def test_a_killed_connector_is_restarted_by_the_sensor_and_nothing_is_lost(cdc_s
         time.sleep(0.05)
     post(20)  # while no connector runs: the slot keeps them
 
-    result, _, reason = connector_health_tick(None, settings, Alerter(settings, [LogDestination()]))
-    assert "restart 1 of" in reason
-    assert json.loads(result.cursor)["memory"]["restarts"] == 1
+    tick = run_tick(connector_health_verdict, None, settings, Alerter(settings, [LogDestination()]))
+    assert "restart 1 of" in tick.summary
+    assert json.loads(tick.cursor)["memory"]["restarts"] == 1
+    # the tick reports the connector's state and its check to the UI
+    observation, check = tick.result.asset_events
+    assert observation.metadata["restarts"] == 1 and check.check_name == "connector_running"
     assert connector_backend(settings).status().healthy
     post(20)
 
     found = raw_records(settings, set(ids), timeout_s=60)
     assert set(ids) <= set(found), f"missing: {sorted(set(ids) - set(found))[:5]}"
     # healthy again: the next tick resets the count
-    result, _, reason = connector_health_tick(result.cursor, settings)
-    assert reason == "connector and all tasks RUNNING"
-    assert json.loads(result.cursor)["memory"]["restarts"] == 0
+    tick = run_tick(connector_health_verdict, tick.cursor, settings)
+    assert tick.summary == "connector and all tasks RUNNING"
+    assert json.loads(tick.cursor)["memory"]["restarts"] == 0
+    assert tick.result.asset_events[1].passed

@@ -66,7 +66,15 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
         assert graph["consumer_groups/car_consumer_group"] == [
             "kafka_topics/filtered_car_created_events"
         ]
-        assert len(graph) == 18
+        assert sorted(graph["pipeline_health"]) == [
+            "consumer_groups/car_consumer_group",
+            "consumer_groups/loan_consumer_group",
+            "consumer_groups/loan_payment_consumer_group",
+            "consumer_groups/service_consumer_group",
+            "kafka_topics/raw_business_events",
+            "rds_proxy",
+        ]
+        assert len(graph) == 19
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon

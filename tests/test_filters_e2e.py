@@ -171,13 +171,20 @@ def test_redeploy_job_dry_run_reports_the_plan(deployed) -> None:
     with DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("redeploy_filters").execute_in_process(
             instance=instance,
-            run_config={"ops": {"redeploy_filters_op": {"config": {"dry_run": True}}}},
+            run_config={"ops": {"flink_statements": {"config": {"dry_run": True}}}},
         )
-    assert result.success
-    (output,) = [e for e in result.all_node_events if e.event_type_value == "STEP_OUTPUT"]
-    plan = output.step_output_data.metadata["plan"].value
-    assert "| cdc-filter-loan-created | unchanged |" in plan
-    assert "| cdc-filter-car-created | replace | its SQL changed |" in plan  # vs the test's change
+        assert result.success
+        # a dry run deploys nothing: no materialization, the plan on each statement's observation
+        assert result.get_asset_materialization_events() == []
+        planned = {
+            e.asset_observation_data.asset_observation.asset_key.path[-1]: {
+                k: v.value for k, v in e.asset_observation_data.asset_observation.metadata.items()
+            }
+            for e in result.get_asset_observation_events()
+        }
+    assert (planned["cdc_filter_loan_created"]["action"]) == "unchanged"
+    car = planned["cdc_filter_car_created"]  # vs the test's change
+    assert (car["action"], car["why"], car["phase"]) == ("replace", "its SQL changed", "RUNNING")
 
 
 def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deployed,
@@ -186,6 +193,7 @@ def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deploye
     across a connector restart and a consumer restart mid-stream: every event routed to a
     consumer is processed by it at least once."""
     import os
+    import re
     import signal
     import subprocess
 
@@ -198,9 +206,9 @@ def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deploye
     logs = {c.name: tmp_path / f"{c.name}.log" for c in specs}
 
     def start(name: str) -> subprocess.Popen:
-        return subprocess.Popen([cli, "consume", name, "--processed-log", str(logs[name])],
-                                env=os.environ.copy(), stdout=subprocess.DEVNULL,
-                                stderr=open(tmp_path / f"{name}.err", "ab"))  # noqa: SIM115  # fmt: skip
+        argv = [cli, "consume", name, "--processed-log", str(logs[name]), "--progress-every", "1"]
+        with open(tmp_path / f"{name}.out", "ab") as out:
+            return subprocess.Popen(argv, env=os.environ.copy(), stdout=out, stderr=out)
 
     procs = {c.name: start(c.name) for c in specs}
     try:
@@ -229,6 +237,10 @@ def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deploye
                 break
             assert time.monotonic() < deadline, f"never processed: {missing}"
             time.sleep(1)
+        # progress while running, not only a summary once stopped
+        time.sleep(2)
+        progress = (tmp_path / "loan.out").read_text()
+        assert re.search(r"loan: [1-9]\d* processed, \d+ dead-lettered, \d+ batch", progress)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)

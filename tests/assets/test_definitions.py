@@ -51,13 +51,16 @@ def test_lineage_runs_cluster_slot_raw_topic_filtered_topics() -> None:
         (statement,) = graph.get(topic_key(topic)).parent_keys
         assert statement.path[0] == "flink_statements"
         assert graph.get(statement).parent_keys == {raw}
+    assert graph.get(AssetKey("pipeline_health")).parent_keys >= {
+        AssetKey(["consumer_groups", "car_consumer_group"])
+    }
     assert topic_key("filtered-car-created-events") == AssetKey(
         ["kafka_topics", "filtered_car_created_events"]
     )
 
 
 @pytest.mark.e2e
-def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
+def test_observe_pipeline_reads_each_part_once_in_one_process(local_stack: Stack) -> None:
     from definitions import defs
 
     settings = local_stack.settings
@@ -70,9 +73,18 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
             }
             for e in result.get_asset_observation_events()
         }
+        checks = {
+            (e.event_specific_data.asset_key, e.event_specific_data.check_name): (
+                e.event_specific_data
+            )
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        }
+        pids = {e.pid for e in instance.all_logs(result.run_id)}
         logs = " ".join(str(e.message) for e in instance.all_logs(result.run_id))
-    # cluster, proxy, slot, five topics, four statements, four consumer groups
-    assert len(observed) == 16
+    assert len(pids) == 1  # one process
+    # cluster, proxy, slot, connector, five topics, four statements, four groups, the table
+    assert len(observed) == 18
     assert observed[AssetKey("rds_proxy")]["source"] == "pgbouncer"
     cluster = observed[AURORA_CLUSTER]
     assert (cluster["status"], cluster["observed_via"]) == ("available", "local postgres")
@@ -87,9 +99,35 @@ def test_observe_pipeline_records_real_state(local_stack: Stack) -> None:
         3,
         ["0", "1", "2"],
     )
+    # every asset's health check came with its observation, freshness checks are not in the job
+    assert len(checks) == 21
+    assert checks[(AURORA_CLUSTER, "cluster_available")].passed
+    assert checks[(AssetKey("cdc_connector"), "connector_running")].passed
+    car = AssetKey(["flink_statements", "cdc_filter_car_created"])
+    statement = checks[(car, "statement_running")]
+    assert not statement.passed  # nothing deployed on this stack yet
+    assert statement.description == "cdc-filter-car-created is ABSENT; expected RUNNING"
+    table = observed[AssetKey("pipeline_health")]["status"].records
+    assert [r.data["part"] for r in table if not r.data["healthy"]] == ["statement"] * 4
     # no secret reaches Dagster's metadata or its logs
     password = settings.database.password.get_secret_value()
     assert password not in repr(observed) and password not in logs
+
+
+@pytest.mark.e2e
+def test_observing_one_asset_reads_only_its_part(local_stack: Stack) -> None:
+    from definitions import defs
+
+    key = topic_key("filtered-car-created-events")
+    with DagsterInstance.ephemeral() as instance:
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={key})
+        result = job.execute_in_process(instance=instance)
+        assert result.success
+        observed = [
+            e.asset_observation_data.asset_observation.asset_key
+            for e in result.get_asset_observation_events()
+        ]
+    assert observed == [key]
 
 
 @pytest.mark.e2e
@@ -98,7 +136,7 @@ def test_materializing_the_connector_applies_config_and_its_check_passes(
 ) -> None:
     from dagster import AssetKey, materialize
 
-    from assets.connector import cdc_connector, connector_running
+    from assets.connector import cdc_connector
     from assets.resources import CdcOpsResource
 
     with DagsterInstance.ephemeral() as instance:
@@ -115,5 +153,5 @@ def test_materializing_the_connector_applies_config_and_its_check_passes(
         assert (metadata["backend"].value, metadata["variant"].value) == ("embedded", "debezium")
         assert metadata["state"].value == "RUNNING"
         assert metadata["config"].value["database.password"] == "***"
-        check = connector_running(CdcOpsResource())
-        assert check.passed
+        (check,) = result.get_asset_check_evaluations()
+        assert (check.check_name, check.passed) == ("connector_running", True)

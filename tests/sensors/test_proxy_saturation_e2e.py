@@ -19,7 +19,8 @@ from cdc_ops.aws import client
 from cdc_ops.proxy_load import ProxyLoad
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.stack import Stack
-from sensors.proxy_saturation import build_proxy_saturation_sensor, proxy_saturation_tick
+from sensors.factory import run_tick
+from sensors.proxy_saturation import build_proxy_saturation_sensor, proxy_saturation_verdict
 from tests.helpers import Recorder
 
 pytestmark = pytest.mark.e2e
@@ -73,16 +74,19 @@ def test_one_alert_quiet_within_cooldown_then_resolved_via_sns(local_stack: Stac
     now = datetime.now(UTC)
 
     borrow_latency(local, proxy, now - timedelta(minutes=3), 1_500_000)  # 1.5 s
-    result, sent = proxy_saturation_tick(None, settings)
+    tick = run_tick(proxy_saturation_verdict, None, settings)
+    result, sent = tick.result, tick.notifications
     assert [n.kind for n in sent] == ["firing"]
     cursor = result.cursor
     for _ in range(3):  # within the cooldown: nothing more
-        result, sent = proxy_saturation_tick(cursor, settings)
+        tick = run_tick(proxy_saturation_verdict, cursor, settings)
+        result, sent = tick.result, tick.notifications
         assert sent == []
         cursor = result.cursor
 
     borrow_latency(local, proxy, now - timedelta(minutes=1), 20_000)  # back to 20 ms
-    result, sent = proxy_saturation_tick(cursor, settings)
+    tick = run_tick(proxy_saturation_verdict, cursor, settings)
+    result, sent = tick.result, tick.notifications
     assert [n.kind for n in sent] == ["resolved"]
 
     messages = drain(sqs, queue_url)
@@ -96,8 +100,8 @@ def test_one_alert_quiet_within_cooldown_then_resolved_via_sns(local_stack: Stac
     assert body["runbook"] == "docs/runbook.md#proxy-borrow-latency"
     assert "Sup3r-S3cret-PW" not in json.dumps(messages)
     # the rds_proxy asset's figures and series ride on the sensor's result
-    (observation,) = result.asset_events
-    assert observation.asset_key == RDS_PROXY
+    observation, check = result.asset_events
+    assert observation.asset_key == RDS_PROXY and check.check_name == "proxy_not_saturated"
     assert observation.metadata["borrow_latency_ms"].value == 20.0
     assert len(observation.metadata["recent"].value) == 5
 
@@ -114,7 +118,8 @@ def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: St
         while not fired:
             assert time.monotonic() < deadline, "no saturation alert under load"
             time.sleep(0.5)
-            result, sent = proxy_saturation_tick(cursor, settings, alerter)
+            tick = run_tick(proxy_saturation_verdict, cursor, settings, alerter)
+            result, sent = tick.result, tick.notifications
             cursor = result.cursor
             fired = [n for n in sent if n.alert.key.endswith("/borrow_latency")]
     finally:
@@ -131,7 +136,8 @@ def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: St
                   for b in recorder.bodies):  # fmt: skip
         assert time.monotonic() < deadline, "the saturation alert never resolved"
         time.sleep(0.5)
-        result, sent = proxy_saturation_tick(cursor, settings, alerter)
+        tick = run_tick(proxy_saturation_verdict, cursor, settings, alerter)
+        result, sent = tick.result, tick.notifications
         cursor = result.cursor
         assert {n.kind for n in sent} <= {"resolved"}
     assert any(b["key"].endswith("/borrow_latency") and b["kind"] == "resolved"
@@ -145,5 +151,5 @@ def test_the_dagster_sensor_runs_a_tick_and_keeps_its_cursor(local_stack: Stack)
         context = build_sensor_context(instance=instance, resources={"cdc_ops": CdcOpsResource()})
         result = sensor(context)
     state = json.loads(result.cursor)
-    assert state["alerts"] == "{}" and len(state["series"]) == 1
+    assert state["alerts"] == "{}" and len(state["memory"]["series"]) == 1
     assert result.asset_events[0].metadata["source"].value == "pgbouncer"

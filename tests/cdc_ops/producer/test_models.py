@@ -62,3 +62,18 @@ def test_car_checks_known_fields_and_keeps_the_rest() -> None:
     with pytest.raises(ValidationError) as err:
         Car.model_validate({"make": "Volvo", "year": 1700, "vin": "IOQ"})
     assert locs(err.value) == {("model",), ("year",), ("vin",)}
+
+
+def test_the_readme_request_body_is_a_valid_event() -> None:
+    """The example a newcomer copies from the README is accepted as it stands."""
+    import json
+    import re
+
+    from cdc_ops.producer.models import BusinessEvent
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    pattern = r"/api/v1/events -H 'content-type: application/json' -d '(.*?)'\n"
+    body = re.search(pattern, readme, re.S).group(1)
+    event = BusinessEvent.model_validate(json.loads(body))
+    assert event.event_header.uuid == "evt-1001"

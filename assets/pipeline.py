@@ -1,0 +1,344 @@
+"""The pipeline observation: every component read once per run, and from that one read each
+asset's observation and health checks, and `pipeline_health` (the `cdc-ops status` table).
+
+Three observing ops, because the materializable connector and statements sit between their
+assets (an op may not be both upstream and downstream of another): the source (cluster, proxy,
+slot), the raw topic (with the connector it is filled by), and the rest (statements, filtered
+topics, consumer groups, pipeline_health). The connector and statements are reported from here
+as observations and check evaluations of their own assets. Observing any single asset reads
+just its component; pipeline_health reads everything this run has not read yet.
+"""
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MetadataValue,
+    ObserveResult,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    multi_observable_source_asset,
+)
+
+from assets.cluster import cluster_check_spec, cluster_metadata, cluster_spec
+from assets.connector import connector_events
+from assets.consumers import group_check_specs, group_specs, lag_metadata
+from assets.flink import statement_events
+from assets.health import check_result, observed_at
+from assets.keys import (
+    AURORA_CLUSTER,
+    CLUSTER_CHECK,
+    GROUP_CHECK,
+    PIPELINE_CHECK,
+    PIPELINE_HEALTH,
+    PROXY_CHECK,
+    RDS_PROXY,
+    REPLICATION_SLOT,
+    TOPIC_CHECK,
+    group_key,
+    topic_key,
+)
+from assets.rds_proxy import proxy_check_spec, proxy_metadata, proxy_spec, proxy_verdict
+from assets.replication_slot import slot_check_healths, slot_check_specs, slot_metadata, slot_spec
+from assets.resources import CdcOpsResource
+from assets.topics import topic_check_specs, topic_metadata, topic_specs
+from cdc_ops.filters.compiler import statement_name
+from cdc_ops.filters.model import Filter
+from cdc_ops.health import reading as parts
+from cdc_ops.health.reading import (
+    PipelineReading,
+    expected_partitions,
+    health_rows,
+    merged,
+    read_pipeline,
+)
+from cdc_ops.health.verdicts import (
+    Health,
+    cluster_health,
+    group_health,
+    slot_health,
+    topic_health,
+    unreadable,
+)
+from cdc_ops.settings import Settings
+
+SOURCE_OBSERVER, RAW_OBSERVER, PIPELINE_OBSERVER = (
+    "observe_source",
+    "observe_raw_topic",
+    "observe_pipeline_health",
+)
+
+STATUS_SCHEMA = TableSchema(
+    columns=[
+        TableColumn("part", "string"),
+        TableColumn("name", "string"),
+        TableColumn("state", "string"),
+        TableColumn("healthy", "bool"),
+        TableColumn("figure", "string"),
+        TableColumn("says", "string"),
+    ]
+)
+
+# What the earlier steps of a run read, for pipeline_health in its last step. The observe job
+# runs in one process (in_process_executor), and the last step depends on the others through
+# pipeline_health's deps, so it runs after them and finds their readings here.
+_RUN_READINGS: dict[str, list[PipelineReading]] = {}
+
+
+def pipeline_summary(rows: list[Health]) -> str:
+    bad = [r for r in rows if not r.healthy]
+    if not bad:
+        return f"all {len(rows)} parts healthy"
+    return f"{len(bad)} of {len(rows)} parts unhealthy: " + "; ".join(r.says for r in bad)
+
+
+def pipeline_verdict(rows: list[Health]) -> Health:
+    bad = [r for r in rows if not r.healthy]
+    state = "unhealthy" if bad else "healthy"
+    severe = any(r.severe for r in bad)
+    return Health("pipeline", "pipeline", state, not bad, pipeline_summary(rows), severe=severe)
+
+
+def pipeline_health_metadata(rows: list[Health], at: datetime) -> dict[str, Any]:
+    return {
+        "status": MetadataValue.table(
+            records=[TableRecord(r.as_dict()) for r in rows], schema=STATUS_SCHEMA
+        ),
+        "unhealthy": MetadataValue.int(sum(not r.healthy for r in rows)),
+        "parts": MetadataValue.int(len(rows)),
+        "summary": pipeline_summary(rows),
+        **observed_at(at),
+    }
+
+
+class _Yield:
+    """An event the op yields (an ObserveResult or a check result it defines); every other
+    event (the connector's and statements' observations and checks) is logged."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _emit(context: AssetExecutionContext, events: Iterator[Any]) -> Iterator[Any]:
+    for event in events:
+        if isinstance(event, _Yield):
+            yield event.value
+        else:
+            context.log_event(event)
+
+
+class _Selection:
+    def __init__(self, context: AssetExecutionContext) -> None:
+        self.keys = set(context.selected_asset_keys)
+        self.checks = set(context.selected_asset_check_keys)
+        self.targets = self.keys | {c.asset_key for c in self.checks}
+
+    def observe(self, key: AssetKey, metadata: dict[str, Any]) -> Iterator[_Yield]:
+        if key in self.keys:
+            yield _Yield(ObserveResult(asset_key=key, metadata=metadata))
+
+    def check(self, key: AssetKey, name: str, health: Health) -> Iterator[_Yield]:
+        if AssetCheckKey(key, name) in self.checks:
+            yield _Yield(check_result(key, name, health))
+
+
+def _failed(reading: PipelineReading, part: str) -> Health | None:
+    return unreadable(part, reading.errors[part]) if part in reading.errors else None
+
+
+def _error_metadata(health: Health, at: datetime) -> dict[str, Any]:
+    """An unreadable component is still observed: its metadata says why it could not be read."""
+    return {"state": "error", "health": health.says, **observed_at(at)}
+
+
+def _source_events(r: PipelineReading, settings: Settings, sel: _Selection) -> Iterator[Any]:
+    at, t = r.at, settings.thresholds
+    if parts.CLUSTER in r.errors or r.cluster is not None:
+        health = _failed(r, parts.CLUSTER) or cluster_health(r.cluster)
+        metadata = cluster_metadata(r.cluster, at) if r.cluster else _error_metadata(health, at)
+        yield from sel.observe(AURORA_CLUSTER, metadata)
+        yield from sel.check(AURORA_CLUSTER, CLUSTER_CHECK, health)
+    if parts.PROXY in r.errors or r.proxies:
+        health = _failed(r, parts.PROXY) or proxy_verdict(r.proxies, t)
+        metadata = proxy_metadata(r.proxies, t, at) if r.proxies else _error_metadata(health, at)
+        yield from sel.observe(RDS_PROXY, metadata)
+        yield from sel.check(RDS_PROXY, PROXY_CHECK, health)
+    if parts.SLOT in r.errors or r.slot is not None:
+        slot = r.slot
+        health = _failed(r, parts.SLOT) or slot_health(slot, t)
+        yield from sel.observe(
+            REPLICATION_SLOT, slot_metadata(slot, t, at) if slot else _error_metadata(health, at)
+        )
+        checks = slot_check_healths(slot, t) if slot else {}
+        for name in ("slot_present", "slot_retained_wal", "slot_wal_status"):
+            yield from sel.check(REPLICATION_SLOT, name, checks.get(name, health))
+
+
+def _topic_events(
+    r: PipelineReading, settings: Settings, sel: _Selection, names: list[str]
+) -> Iterator[Any]:
+    states = {s.name: s for s in r.topics or []}
+    for name in names:
+        state = states.get(name)
+        if state is None and parts.TOPIC not in r.errors:
+            continue
+        key = topic_key(name)
+        if state is None:
+            health = unreadable(parts.TOPIC, r.errors[parts.TOPIC])
+            yield from sel.observe(key, _error_metadata(health, r.at))
+        else:
+            health = topic_health(state, expected_partitions(settings, name))
+            yield from sel.observe(key, topic_metadata(state, settings, r.at))
+        yield from sel.check(key, TOPIC_CHECK, health)
+
+
+def _group_events(r: PipelineReading, settings: Settings, sel: _Selection) -> Iterator[Any]:
+    limit = settings.consumers.lag_warn_messages
+    lags = {g.group: g for g in r.groups or []}
+    for spec in settings.consumers.consumers:
+        g = lags.get(spec.group)
+        if g is None and parts.GROUP not in r.errors:
+            continue
+        key = group_key(spec.group)
+        health = _failed(r, parts.GROUP) or group_health(g, limit)
+        yield from sel.observe(
+            key, lag_metadata(g, settings, r.at) if g else _error_metadata(health, r.at)
+        )
+        yield from sel.check(key, GROUP_CHECK, health)
+
+
+def _parts_for(targets: set[AssetKey], settings: Settings) -> set[str]:
+    wanted = set()
+    for key in targets:
+        if key == AURORA_CLUSTER:
+            wanted.add(parts.CLUSTER)
+        elif key == RDS_PROXY:
+            wanted.add(parts.PROXY)
+        elif key == REPLICATION_SLOT:
+            wanted.add(parts.SLOT)
+        elif key.path[0] == "kafka_topics":
+            wanted.add(parts.TOPIC)
+        elif key.path[0] == "consumer_groups":
+            wanted.add(parts.GROUP)
+    return wanted
+
+
+def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
+    raw_name, *filtered_names = settings.names.topics
+    raw_spec, *filtered_specs = topic_specs(settings, filters)
+    raw_check, *filtered_checks = topic_check_specs(settings)
+    statements = [statement_name(f) for f in filters]
+    groups = [group_key(c.group) for c in settings.consumers.consumers]
+
+    def remember(context: AssetExecutionContext, reading: PipelineReading) -> None:
+        _RUN_READINGS.setdefault(context.run_id, []).append(reading)
+
+    @multi_observable_source_asset(
+        specs=[cluster_spec, proxy_spec, slot_spec],
+        check_specs=[cluster_check_spec, proxy_check_spec, *slot_check_specs],
+        can_subset=True,
+        name=SOURCE_OBSERVER,
+    )
+    def observe_source(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+        current = cdc_ops.settings()
+        sel = _Selection(context)
+        reading = read_pipeline(current, _parts_for(sel.targets, current))
+        remember(context, reading)
+        yield from _emit(context, _source_events(reading, current, sel))
+
+    @multi_observable_source_asset(
+        specs=[raw_spec], check_specs=[raw_check], can_subset=True, name=RAW_OBSERVER
+    )
+    def observe_raw_topic(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+        current = cdc_ops.settings()
+        sel = _Selection(context)
+        reading = read_pipeline(current, [parts.CONNECTOR, parts.TOPIC], topics=[raw_name])
+        remember(context, reading)
+        events = []
+        if reading.connector is not None:  # the connector that fills the raw topic, as it is now
+            events += connector_events(reading.connector, reading.at)
+        yield from _emit(context, iter(events))
+        yield from _emit(context, _topic_events(reading, current, sel, [raw_name]))
+
+    @multi_observable_source_asset(
+        specs=[
+            *filtered_specs,
+            *group_specs(settings),
+            AssetSpec(
+                PIPELINE_HEALTH,
+                # the leaves of the graph, and a dep on each earlier observing step so that
+                # this one runs last
+                deps=[RDS_PROXY, raw_spec.key, *groups],
+                group_name="health",
+                description="The whole pipeline in one table (the rows of `cdc-ops status`), "
+                "from one read of every component; its check fails when any part is unhealthy.",
+            ),
+        ],
+        check_specs=[
+            *filtered_checks,
+            *group_check_specs(settings),
+            AssetCheckSpec(
+                PIPELINE_CHECK,
+                asset=PIPELINE_HEALTH,
+                description="Every component of the pipeline is healthy (ERROR when one that "
+                "pages is not, WARN when only lag or a transition cdc-ops began).",
+            ),
+        ],
+        can_subset=True,
+        name=PIPELINE_OBSERVER,
+    )
+    def observe_pipeline_health(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+        current = cdc_ops.settings()
+        sel = _Selection(context)
+        whole = PIPELINE_HEALTH in sel.targets
+        wanted = _parts_for(sel.targets, current)
+        if whole:
+            wanted |= {parts.STATEMENT, parts.TOPIC, parts.GROUP}
+        reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)
+        earlier = _RUN_READINGS.pop(context.run_id, [])
+        events: list[Any] = []
+        for s in reading.statements or []:
+            events += statement_events(s, reading.at)
+        yield from _emit(context, iter(events))
+        yield from _emit(context, _topic_events(reading, current, sel, filtered_names))
+        yield from _emit(context, _group_events(reading, current, sel))
+        if not whole:
+            return
+        # everything the earlier steps of this run did not read is read now, once
+        have = merged([*earlier, reading])
+        missing = {
+            part
+            for part, value in [
+                (parts.CLUSTER, have.cluster),
+                (parts.PROXY, have.proxies),
+                (parts.SLOT, have.slot),
+                (parts.CONNECTOR, have.connector),
+            ]
+            if value is None and part not in have.errors
+        }
+        raw_read = any(t.name == raw_name for t in have.topics or [])
+        if not raw_read:
+            missing.add(parts.TOPIC)
+        extra = read_pipeline(current, missing, topics=[raw_name])
+        whole_reading = merged([extra, *earlier, reading])
+        whole_reading.topics = sorted(
+            whole_reading.topics or [], key=lambda t: settings.names.topics.index(t.name)
+        )
+        rows = health_rows(whole_reading, current)
+        verdict = pipeline_verdict(rows)
+        metadata = pipeline_health_metadata(rows, reading.at)
+        yield from _emit(context, sel.observe(PIPELINE_HEALTH, metadata))
+        yield from _emit(context, sel.check(PIPELINE_HEALTH, PIPELINE_CHECK, verdict))
+        context.log.info(verdict.says)
+        context.instance.add_run_tags(
+            context.run_id, {"cdc-ops/health": "healthy" if verdict.healthy else "unhealthy"}
+        )
+
+    return [observe_source, observe_raw_topic, observe_pipeline_health]
