@@ -24,6 +24,7 @@ bench: setup
 	.venv/bin/python bench/sensor_tick.py
 	.venv/bin/python bench/cdc_latency.py
 	.venv/bin/python bench/filters.py
+	.venv/bin/python bench/observe_pipeline.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up

@@ -18,5 +18,6 @@ if __name__ == "__main__":
         began = time.perf_counter()
         with execute_job(reconstructable(observe_pipeline_job), instance) as result:
             seconds = time.perf_counter() - began
-            pids = {e.pid for e in instance.all_logs(result.run_id) if e.pid}
+            events = [e.dagster_event for e in instance.all_logs(result.run_id) if e.dagster_event]
+            pids = {e.pid for e in events if e.pid is not None}  # planning events carry none
             print(json.dumps({"success": result.success, "seconds": seconds, "pids": len(pids)}))
