@@ -33,38 +33,33 @@ def number(value: float | int | None) -> Any:
     return MetadataValue.int(value) if isinstance(value, int) else MetadataValue.float(value)
 
 
-def _severity(health: Health) -> AssetCheckSeverity:
-    return AssetCheckSeverity.ERROR if health.severe else AssetCheckSeverity.WARN
-
-
-def _metadata(health: Health, extra: dict[str, Any] | None) -> dict[str, Any]:
-    return {"state": health.state, "healthy": MetadataValue.bool(health.healthy), **(extra or {})}
+def _fields(key: AssetKey, name: str, health: Health, extra: dict[str, Any] | None) -> dict:
+    return {
+        "asset_key": key,
+        "check_name": name,
+        "passed": health.healthy,
+        "severity": AssetCheckSeverity.ERROR if health.severe else AssetCheckSeverity.WARN,
+        "description": health.says,
+        "metadata": {
+            "state": health.state,
+            "healthy": MetadataValue.bool(health.healthy),
+            **(extra or {}),
+        },
+    }
 
 
 def check_result(
     key: AssetKey, name: str, health: Health, extra: dict[str, Any] | None = None
 ) -> AssetCheckResult:
-    return AssetCheckResult(
-        asset_key=key,
-        check_name=name,
-        passed=health.healthy,
-        severity=_severity(health),
-        description=health.says,
-        metadata=_metadata(health, extra),
-    )
+    """For the op that defines the check."""
+    return AssetCheckResult(**_fields(key, name, health, extra))
 
 
 def check_evaluation(
     key: AssetKey, name: str, health: Health, extra: dict[str, Any] | None = None
 ) -> AssetCheckEvaluation:
-    return AssetCheckEvaluation(
-        asset_key=key,
-        check_name=name,
-        passed=health.healthy,
-        severity=_severity(health),
-        description=health.says,
-        metadata=_metadata(health, extra),
-    )
+    """The same result, reported from another op or a sensor."""
+    return AssetCheckEvaluation(**_fields(key, name, health, extra))
 
 
 def check_key(key: AssetKey, name: str) -> AssetCheckKey:

@@ -214,7 +214,7 @@ def _group_events(r: PipelineReading, settings: Settings, sel: _Selection) -> It
         yield from sel.check(key, GROUP_CHECK, health)
 
 
-def _parts_for(targets: set[AssetKey], settings: Settings) -> set[str]:
+def _parts_for(targets: set[AssetKey]) -> set[str]:
     wanted = set()
     for key in targets:
         if key == AURORA_CLUSTER:
@@ -238,7 +238,10 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
     groups = [group_key(c.group) for c in settings.consumers.consumers]
 
     def remember(context: AssetExecutionContext, reading: PipelineReading) -> None:
-        _RUN_READINGS.setdefault(context.run_id, []).append(reading)
+        # only for a run whose last step builds pipeline_health (it takes them back)
+        selection = context.dagster_run.asset_selection
+        if selection is None or PIPELINE_HEALTH in selection:
+            _RUN_READINGS.setdefault(context.run_id, []).append(reading)
 
     @multi_observable_source_asset(
         specs=[cluster_spec, proxy_spec, slot_spec],
@@ -249,7 +252,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
     def observe_source(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
         current = cdc_ops.settings()
         sel = _Selection(context)
-        reading = read_pipeline(current, _parts_for(sel.targets, current))
+        reading = read_pipeline(current, _parts_for(sel.targets))
         remember(context, reading)
         yield from _emit(context, _source_events(reading, current, sel))
 
@@ -298,7 +301,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         current = cdc_ops.settings()
         sel = _Selection(context)
         whole = PIPELINE_HEALTH in sel.targets
-        wanted = _parts_for(sel.targets, current)
+        wanted = _parts_for(sel.targets)
         if whole:
             wanted |= {parts.STATEMENT, parts.TOPIC, parts.GROUP}
         reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)

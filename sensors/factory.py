@@ -9,7 +9,7 @@ once, reminded after the cooldown, resolved) delivered within `alerts.tick_budge
 """
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,8 +96,3 @@ def alert_sensor(
         return tick.result
 
     return _alert_sensor
-
-
-def sent_kinds(notifications: Sequence[Notification]) -> list[tuple[str, str]]:
-    """(kind, alert key) of each notification: what tests and logs compare."""
-    return [(n.kind, n.alert.key) for n in notifications]

@@ -88,9 +88,10 @@ def proxy_health(figures: Sequence[ProxyFigures], t: Thresholds) -> list[Health]
             says = "; ".join(a.summary for a in alerts)
             out.append(Health("proxy", f.proxy, "saturated", False, says, figure))
         else:
+            pinned = "n/a" if f.pinned is None else f"{f.pinned:g}"
             says = (
                 f"{f.proxy}: borrow wait {latency} (warn over {t.borrow_latency_warn_ms:g} ms),"
-                " no pinned sessions"
+                f" {pinned} pinned session(s)"
             )
             out.append(Health("proxy", f.proxy, "ok", True, says, figure))
     return out
