@@ -239,9 +239,9 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
 
     def remember(context: AssetExecutionContext, reading: PipelineReading) -> None:
         # only for a run whose last step builds pipeline_health (it takes them back)
-        selection = context.dagster_run.asset_selection
+        selection = context.run.asset_selection
         if selection is None or PIPELINE_HEALTH in selection:
-            _RUN_READINGS.setdefault(context.run_id, []).append(reading)
+            _RUN_READINGS.setdefault(context.run.run_id, []).append(reading)
 
     @multi_observable_source_asset(
         specs=[cluster_spec, proxy_spec, slot_spec],
@@ -305,7 +305,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         if whole:
             wanted |= {parts.STATEMENT, parts.TOPIC, parts.GROUP}
         reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)
-        earlier = _RUN_READINGS.pop(context.run_id, [])
+        earlier = _RUN_READINGS.pop(context.run.run_id, [])
         events: list[Any] = []
         for s in reading.statements or []:
             events += statement_events(s, reading.at)
@@ -341,7 +341,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         yield from _emit(context, sel.check(PIPELINE_HEALTH, PIPELINE_CHECK, verdict))
         context.log.info(verdict.says)
         context.instance.add_run_tags(
-            context.run_id, {"cdc-ops/health": "healthy" if verdict.healthy else "unhealthy"}
+            context.run.run_id, {"cdc-ops/health": "healthy" if verdict.healthy else "unhealthy"}
         )
 
     return [observe_source, observe_raw_topic, observe_pipeline_health]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -144,8 +145,8 @@ class RdsClusterObserver:
 
 
 def local_postgres_status(settings: Settings) -> str:
-    """available when the stack's PostgreSQL answers, stopped when its process is not running,
-    starting while the process lives but does not answer yet."""
+    """available when the stack's PostgreSQL answers, stopped when its process is not running;
+    while the process lives but does not answer, stopping or starting as the postmaster says."""
     from cdc_ops.stack import Stack  # the stack is a local-only concern
 
     stack = Stack(settings)
@@ -156,8 +157,19 @@ def local_postgres_status(settings: Settings) -> str:
         with psycopg.connect(postgres.superuser_conninfo(), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError:
-        return "starting"
+        return _postmaster_state(postgres.data_dir)
     return "available"
+
+
+def _postmaster_state(data_dir: Path) -> str:
+    """The postmaster's own word on what it is doing: the 8th line of postmaster.pid is
+    "starting", "stopping", "ready" or "standby" (PostgreSQL's pidfile.h)."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return "stopped"
+    state = lines[7].strip() if len(lines) > 7 else ""
+    return "stopping" if state == "stopping" else "starting"
 
 
 def local_view(settings: Settings, metadata: ClusterState) -> ClusterState:

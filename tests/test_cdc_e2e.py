@@ -160,7 +160,7 @@ def test_a_killed_connector_is_restarted_by_the_sensor_and_nothing_is_lost(cdc_s
     assert json.loads(tick.cursor)["memory"]["restarts"] == 1
     # the tick reports the connector's state and its check to the UI
     observation, check = tick.result.asset_events
-    assert observation.metadata["restarts"] == 1 and check.check_name == "connector_running"
+    assert observation.metadata["restarts"].value == 1 and check.check_name == "connector_running"
     assert connector_backend(settings).status().healthy
     post(20)
 

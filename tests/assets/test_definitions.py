@@ -101,7 +101,7 @@ def test_observe_pipeline_reads_each_part_once_in_one_process(local_stack: Stack
         ["0", "1", "2"],
     )
     # every asset's health check came with its observation, freshness checks are not in the job
-    assert len(checks) == 21
+    assert len(checks) == 20
     assert checks[(AURORA_CLUSTER, "cluster_available")].passed
     assert checks[(AssetKey("cdc_connector"), "connector_running")].passed
     car = AssetKey(["flink_statements", "cdc_filter_car_created"])
