@@ -3,10 +3,13 @@ asset's observation and health checks, and `pipeline_health` (the `cdc-ops statu
 
 Three observing ops, because the materializable connector and statements sit between their
 assets (an op may not be both upstream and downstream of another): the source (cluster, proxy,
-slot), the raw topic (with the connector it is filled by), and the rest (statements, filtered
-topics, consumer groups, pipeline_health). The connector and statements are reported from here
-as observations and check evaluations of their own assets. Observing any single asset reads
-just its component; pipeline_health reads everything this run has not read yet.
+slot), the raw topic (with the connector that fills it), and the routes (the statements, the
+filtered topics, the consumer groups). The connector and statements are reported from there as
+observations and check evaluations of their own assets. `pipeline_health` is materialized last
+from what those steps read (and reads only what they did not); its materialization fails while
+a part that pages is unhealthy, so Dagster's own status shows red where a check alone would not
+(Dagster OSS colours assets by their last materialization or observation, not by their checks).
+Observing any single asset reads just its component.
 """
 
 from collections.abc import Iterator
@@ -18,12 +21,15 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    AssetSpec,
+    AssetObservation,
+    Failure,
+    MaterializeResult,
     MetadataValue,
     ObserveResult,
     TableColumn,
     TableRecord,
     TableSchema,
+    asset,
     multi_observable_source_asset,
 )
 
@@ -69,11 +75,13 @@ from cdc_ops.health.verdicts import (
 )
 from cdc_ops.settings import Settings
 
-SOURCE_OBSERVER, RAW_OBSERVER, PIPELINE_OBSERVER = (
+SOURCE_OBSERVER, RAW_OBSERVER, ROUTES_OBSERVER = (
     "observe_source",
     "observe_raw_topic",
-    "observe_pipeline_health",
+    "observe_routes",
 )
+# the tag on every run that computes pipeline_health: healthy or unhealthy
+HEALTH_TAG = "cdc-ops/health"
 
 STATUS_SCHEMA = TableSchema(
     columns=[
@@ -271,51 +279,47 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         yield from _emit(context, _topic_events(reading, current, sel, [raw_name]))
 
     @multi_observable_source_asset(
-        specs=[
-            *filtered_specs,
-            *group_specs(settings),
-            AssetSpec(
-                PIPELINE_HEALTH,
-                # the leaves of the graph, and a dep on each earlier observing step so that
-                # this one runs last
-                deps=[RDS_PROXY, raw_spec.key, *groups],
-                group_name="health",
-                description="The whole pipeline in one table (the rows of `cdc-ops status`), "
-                "from one read of every component; its check fails when any part is unhealthy.",
-            ),
-        ],
+        specs=[*filtered_specs, *group_specs(settings)],
+        check_specs=[*filtered_checks, *group_check_specs(settings)],
+        can_subset=True,
+        name=ROUTES_OBSERVER,
+    )
+    def observe_routes(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+        current = cdc_ops.settings()
+        sel = _Selection(context)
+        wanted = _parts_for(sel.targets)
+        if len(sel.keys) == len(filtered_specs) + len(groups):  # the whole step: the job's run
+            wanted.add(parts.STATEMENT)
+        reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)
+        remember(context, reading)
+        events: list[Any] = []
+        for s in reading.statements or []:  # the statements that fill these topics, as they are
+            events += statement_events(s, reading.at)
+        yield from _emit(context, iter(events))
+        yield from _emit(context, _topic_events(reading, current, sel, filtered_names))
+        yield from _emit(context, _group_events(reading, current, sel))
+
+    @asset(
+        key=PIPELINE_HEALTH,
+        # the leaves of the graph: one from each observing step, so this one runs after them
+        deps=[RDS_PROXY, raw_spec.key, *groups],
+        group_name="health",
+        description="The whole pipeline in one table (the rows of `cdc-ops status`), from one "
+        "read of every component. Its materialization fails while a part that pages is "
+        "unhealthy, so the Catalog, the Lineage and the Runs show it red.",
         check_specs=[
-            *filtered_checks,
-            *group_check_specs(settings),
             AssetCheckSpec(
                 PIPELINE_CHECK,
                 asset=PIPELINE_HEALTH,
                 description="Every component of the pipeline is healthy (ERROR when one that "
                 "pages is not, WARN when only lag or a transition cdc-ops began).",
-            ),
+            )
         ],
-        can_subset=True,
-        name=PIPELINE_OBSERVER,
     )
-    def observe_pipeline_health(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
+    def pipeline_health(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
         current = cdc_ops.settings()
-        sel = _Selection(context)
-        whole = PIPELINE_HEALTH in sel.targets
-        wanted = _parts_for(sel.targets)
-        if whole:
-            wanted |= {parts.STATEMENT, parts.TOPIC, parts.GROUP}
-        reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)
-        earlier = _RUN_READINGS.pop(context.run.run_id, [])
-        events: list[Any] = []
-        for s in reading.statements or []:
-            events += statement_events(s, reading.at)
-        yield from _emit(context, iter(events))
-        yield from _emit(context, _topic_events(reading, current, sel, filtered_names))
-        yield from _emit(context, _group_events(reading, current, sel))
-        if not whole:
-            return
-        # everything the earlier steps of this run did not read is read now, once
-        have = merged([*earlier, reading])
+        # what the observing steps of this run read, and anything they did not, read now once
+        have = merged(_RUN_READINGS.pop(context.run.run_id, []))
         missing = {
             part
             for part, value in [
@@ -323,25 +327,36 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
                 (parts.PROXY, have.proxies),
                 (parts.SLOT, have.slot),
                 (parts.CONNECTOR, have.connector),
+                (parts.STATEMENT, have.statements),
+                (parts.GROUP, have.groups),
             ]
             if value is None and part not in have.errors
         }
-        raw_read = any(t.name == raw_name for t in have.topics or [])
-        if not raw_read:
+        read_topics = {t.name for t in have.topics or []}
+        unread = [t for t in current.names.topics if t not in read_topics]
+        if unread and parts.TOPIC not in have.errors:
             missing.add(parts.TOPIC)
-        extra = read_pipeline(current, missing, topics=[raw_name])
-        whole_reading = merged([extra, *earlier, reading])
-        whole_reading.topics = sorted(
-            whole_reading.topics or [], key=lambda t: settings.names.topics.index(t.name)
+        extra = read_pipeline(current, missing, statements=statements, topics=unread)
+        reading = merged([have, extra])
+        reading.topics = sorted(
+            reading.topics or [], key=lambda t: current.names.topics.index(t.name)
         )
-        rows = health_rows(whole_reading, current)
+        rows = health_rows(reading, current)
         verdict = pipeline_verdict(rows)
         metadata = pipeline_health_metadata(rows, reading.at)
-        yield from _emit(context, sel.observe(PIPELINE_HEALTH, metadata))
-        yield from _emit(context, sel.check(PIPELINE_HEALTH, PIPELINE_CHECK, verdict))
         context.log.info(verdict.says)
         context.instance.add_run_tags(
-            context.run.run_id, {"cdc-ops/health": "healthy" if verdict.healthy else "unhealthy"}
+            context.run.run_id, {HEALTH_TAG: "healthy" if verdict.healthy else "unhealthy"}
         )
+        table = {"status": metadata["status"]}
+        if verdict.healthy or not verdict.severe:
+            yield MaterializeResult(metadata=metadata)
+            yield check_result(PIPELINE_HEALTH, PIPELINE_CHECK, verdict, table)
+            return
+        # unhealthy: the table as an observation (it is what the asset shows now), the failed
+        # check, and a failed materialization with what is wrong
+        context.log_event(AssetObservation(asset_key=PIPELINE_HEALTH, metadata=metadata))
+        yield check_result(PIPELINE_HEALTH, PIPELINE_CHECK, verdict, table)
+        raise Failure(description=verdict.says, metadata=table)
 
-    return [observe_source, observe_raw_topic, observe_pipeline_health]
+    return [observe_source, observe_raw_topic, observe_routes, pipeline_health]

@@ -2,6 +2,7 @@
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from assets.pipeline import HEALTH_TAG
 from assets.resources import CdcOpsResource
 from cdc_ops.alerts import Alert, Alerter, Notification, Severity, runbook_link
 from cdc_ops.cluster_control import utc_now
@@ -27,6 +28,11 @@ def run_failure_alert(job_name: str, run_id: str, message: str, runbook: str) ->
 def run_failure_alerts(context: RunFailureSensorContext, cdc_ops: CdcOpsResource) -> None:
     settings = cdc_ops.settings()
     run = context.dagster_run
+    if run.tags.get(HEALTH_TAG) == "unhealthy":
+        # the observation ran and found the pipeline unhealthy: the part's own sensor pages for
+        # that (cluster, slot, connector, proxy), not a new page every 5 minutes
+        context.log.info(f"{run.job_name} {run.run_id}: the pipeline is unhealthy; not paged here")
+        return
     message = context.failure_event.message or "run failed"
     alert = run_failure_alert(run.job_name, run.run_id, message,
                               runbook_link(settings, "dagster-run-failed"))  # fmt: skip

@@ -36,9 +36,9 @@ query($key: AssetKeyInput!, $name: String!) {
   }
 }"""
 HEALTH_TABLE = """
-{ assetOrError(assetKey: {path: ["pipeline_health"]}) { ... on Asset {
-  assetObservations(limit: 1) { metadataEntries { label
-    ... on TableMetadataEntry { table { records } } } } } } }
+{ assetCheckExecutions(assetKey: {path: ["pipeline_health"]}, checkName: "pipeline_healthy",
+                       limit: 1) {
+    evaluation { metadataEntries { label ... on TableMetadataEntry { table { records } } } } } }
 """
 CHECKS = """
 { assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } } }
@@ -140,10 +140,10 @@ class DagsterUi:
         return out
 
     def pipeline_health_table(self) -> list[dict[str, Any]]:
-        """The rows of pipeline_health's latest observation, as the asset page shows them."""
-        data = self.query(HEALTH_TABLE)["assetOrError"]
-        (observation,) = data["assetObservations"]
-        (table,) = [e for e in observation["metadataEntries"] if e["label"] == "status"]
+        """The rows pipeline_health's latest check evaluated (the table its page shows)."""
+        (execution,) = self.query(HEALTH_TABLE)["assetCheckExecutions"]
+        entries = execution["evaluation"]["metadataEntries"]
+        (table,) = [e for e in entries if e["label"] == "status"]
         return [json.loads(r) for r in table["table"]["records"]]
 
     def stop(self) -> int:

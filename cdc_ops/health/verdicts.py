@@ -218,3 +218,22 @@ def cluster_down_alerts(state: ClusterState, runbook: str = "") -> list[Alert]:
             runbook=f"{runbook}#cluster-down" if runbook else "",
         )
     ]
+
+
+def freshness_health(
+    name: str, last_update: datetime | None, now: datetime, max_age_s: float
+) -> Health:
+    """An observation older than `max_age_s` (twice its interval) is stale: whatever should
+    observe it (a schedule, a sensor) is not running."""
+    limit = f"{max_age_s / 60:g} minutes"
+    if last_update is None:
+        says = f"{name} has never been observed; expected within {limit}"
+        return Health("freshness", name, "never observed", False, says, severe=False)
+    age = (now - last_update).total_seconds()
+    at = last_update.isoformat(timespec="seconds")
+    if age > max_age_s:
+        says = (
+            f"{name} was last observed at {at}, {age / 60:.0f} minutes ago; expected within {limit}"
+        )
+        return Health("freshness", name, "stale", False, says, severe=False)
+    return Health("freshness", name, "fresh", True, f"{name} was observed at {at} (within {limit})")

@@ -65,8 +65,12 @@ def test_observe_pipeline_reads_each_part_once_in_one_process(local_stack: Stack
 
     settings = local_stack.settings
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("observe_pipeline").execute_in_process(instance=instance)
-        assert result.success
+        job = defs.resolve_job_def("observe_pipeline")
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        # no statement is deployed on this stack yet: pipeline_health fails, and so the run
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert failure.step_key == "pipeline_health"
+        assert instance.get_run_by_id(result.run_id).tags["cdc-ops/health"] == "unhealthy"
         observed = {
             e.asset_observation_data.asset_observation.asset_key: {
                 k: v.value for k, v in e.asset_observation_data.asset_observation.metadata.items()

@@ -48,3 +48,23 @@ def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None
     assert body["summary"] == "Dagster run of doomed failed"
     assert body["key"] == f"run_failure/doomed/{result.run_id}"
     assert body["runbook"] == "docs/runbook.md#dagster-run-failed"
+
+
+def test_an_observation_that_found_the_pipeline_unhealthy_is_not_paged_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with DagsterInstance.ephemeral() as instance:
+        result = doomed.execute_in_process(
+            instance=instance, raise_on_error=False, tags={"cdc-ops/health": "unhealthy"}
+        )
+        failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+        context = build_run_status_sensor_context(
+            sensor_name="run_failure_alerts",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=failure,
+            resources={"cdc_ops": CdcOpsResource()},
+        ).for_run_failure()
+        with caplog.at_level(logging.WARNING, logger="cdc_ops.alerts"):
+            run_failure_alerts(context)
+    assert [r for r in caplog.records if r.name == "cdc_ops.alerts"] == []
