@@ -23,7 +23,6 @@ from cdc_ops.cluster import (
     TAG_LAST_ACTION_REASON,
     ClusterState,
     describe_rds_cluster,
-    local_postgres_status,
     local_view,
 )
 from cdc_ops.errors import CdcOpsError
@@ -57,7 +56,6 @@ class PowerSwitch(Protocol):
     name: str
 
     def view(self, state: ClusterState) -> ClusterState: ...
-    def status(self, state: ClusterState) -> str: ...
     def stop(self, state: ClusterState) -> None: ...
     def start(self, state: ClusterState) -> None: ...
 
@@ -70,9 +68,6 @@ class RdsPower:
 
     def view(self, state: ClusterState) -> ClusterState:
         return state
-
-    def status(self, state: ClusterState) -> str:
-        return state.status
 
     def stop(self, state: ClusterState) -> None:
         self._rds.stop_db_cluster(DBClusterIdentifier=state.cluster_id)
@@ -93,9 +88,6 @@ class LocalPower:
     def view(self, state: ClusterState) -> ClusterState:
         # one state, one schema: the same view the pipeline observation shows
         return local_view(self._settings, state)
-
-    def status(self, state: ClusterState) -> str:
-        return local_postgres_status(self._settings)
 
     def _follow(self, call: Callable[..., Any], state: ClusterState) -> None:
         try:

@@ -28,9 +28,10 @@ def doomed() -> None:
     explode()
 
 
-def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None:
+def fail_and_sense(caplog: pytest.LogCaptureFixture, tags: dict | None = None):
+    """Run the doomed job, then the run-failure sensor on its failure."""
     with DagsterInstance.ephemeral() as instance:
-        result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+        result = doomed.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
         context = build_run_status_sensor_context(
@@ -42,6 +43,11 @@ def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None
         ).for_run_failure()
         with caplog.at_level(logging.WARNING, logger="cdc_ops.alerts"):
             run_failure_alerts(context)
+    return result
+
+
+def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None:
+    result = fail_and_sense(caplog)
     (record,) = [r for r in caplog.records if r.name == "cdc_ops.alerts"]
     body = json.loads(record.getMessage())["alert"]
     assert body["source"] == "run_failure" and body["severity"] == "critical"
@@ -53,18 +59,5 @@ def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None
 def test_an_observation_that_found_the_pipeline_unhealthy_is_not_paged_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with DagsterInstance.ephemeral() as instance:
-        result = doomed.execute_in_process(
-            instance=instance, raise_on_error=False, tags={"cdc-ops/health": "unhealthy"}
-        )
-        failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-        context = build_run_status_sensor_context(
-            sensor_name="run_failure_alerts",
-            dagster_instance=instance,
-            dagster_run=result.dagster_run,
-            dagster_event=failure,
-            resources={"cdc_ops": CdcOpsResource()},
-        ).for_run_failure()
-        with caplog.at_level(logging.WARNING, logger="cdc_ops.alerts"):
-            run_failure_alerts(context)
+    fail_and_sense(caplog, tags={"cdc-ops/health": "unhealthy"})
     assert [r for r in caplog.records if r.name == "cdc_ops.alerts"] == []
