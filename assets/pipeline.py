@@ -47,6 +47,7 @@ from assets.keys import (
     PROXY_CHECK,
     RDS_PROXY,
     REPLICATION_SLOT,
+    SLOT_CHECKS,
     TOPIC_CHECK,
     group_key,
     topic_key,
@@ -185,7 +186,7 @@ def _source_events(r: PipelineReading, settings: Settings, sel: _Selection) -> I
             REPLICATION_SLOT, slot_metadata(slot, t, at) if slot else _error_metadata(health, at)
         )
         checks = slot_check_healths(slot, t) if slot else {}
-        for name in ("slot_present", "slot_retained_wal", "slot_wal_status"):
+        for name in SLOT_CHECKS:
             yield from sel.check(REPLICATION_SLOT, name, checks.get(name, health))
 
 
