@@ -102,8 +102,10 @@ def decision_cost() -> tuple[float, float]:
 
 
 def main() -> None:
-    results = {name: simulate(fn) for name, fn in
-               (("workday", workday), ("bursty", bursty), ("always-on", always_on))}  # fmt: skip
+    results = {
+        name: simulate(fn)
+        for name, fn in (("workday", workday), ("bursty", bursty), ("always-on", always_on))
+    }
     per_call, inputs = decision_cost()
     out = {
         "benchmark": "auto_stop_savings",
@@ -117,11 +119,15 @@ def main() -> None:
     path = ROOT / "bench" / "results" / "auto_stop_savings.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     for name, r in results.items():
-        print(f"{name:10s} stopped {r['stopped_percent']:5.1f} % of {DAYS} days;"
-              f" {r['auto_starts']} auto-starts, {r['requests_answered_503']} of"
-              f" {r['requests']} requests answered 503")  # fmt: skip
-    print(f"decision: {out['decision_us']} us per call ({out['decision_over_inputs']}x building"
-          f" its inputs)")  # fmt: skip
+        print(
+            f"{name:10s} stopped {r['stopped_percent']:5.1f} % of {DAYS} days;"
+            f" {r['auto_starts']} auto-starts, {r['requests_answered_503']} of"
+            f" {r['requests']} requests answered 503"
+        )
+    print(
+        f"decision: {out['decision_us']} us per call ({out['decision_over_inputs']}x building"
+        f" its inputs)"
+    )
     print(f"wrote {path.relative_to(ROOT)}")
     print(
         f"auto-stop saves {results['workday']['stopped_percent']} % (workday),"

@@ -39,8 +39,12 @@ class Receiver(threading.Thread):
 
     def __init__(self, settings, topic: str, partitions: int, expected: int) -> None:
         super().__init__(daemon=True)
-        config = {**client_config(settings), "group.id": uuid.uuid4().hex,
-                  "enable.auto.commit": False, "fetch.wait.max.ms": 10}  # fmt: skip
+        config = {
+            **client_config(settings),
+            "group.id": uuid.uuid4().hex,
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+        }
         self.consumer = Consumer(config)
         self.consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in range(partitions)])
         self.arrived: dict[str, float] = {}
@@ -64,9 +68,13 @@ class Receiver(threading.Thread):
 def stats(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {"n": len(ordered), "p50_ms": round(1000 * pick(0.5), 1),
-            "p99_ms": round(1000 * pick(0.99), 1), "max_ms": round(1000 * ordered[-1], 1),
-            "mean_ms": round(1000 * statistics.fmean(ordered), 1)}  # fmt: skip
+    return {
+        "n": len(ordered),
+        "p50_ms": round(1000 * pick(0.5), 1),
+        "p99_ms": round(1000 * pick(0.99), 1),
+        "max_ms": round(1000 * ordered[-1], 1),
+        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
+    }
 
 
 def cdc_run(settings, events: int, rate: float) -> dict[str, float]:
@@ -136,16 +144,24 @@ def main() -> None:
         stack.down()
         shutil.rmtree(state_dir, ignore_errors=True)
     ratio = round(cdc["p50_ms"] / max(baseline["p50_ms"], 0.1), 1)
-    result = {"benchmark": "cdc_latency", "events": args.events, "rate_per_s": args.rate,
-              "poll_interval_ms": settings.connector.poll_interval_ms,
-              "cdc": cdc, "kafka_only": baseline, "p50_ratio_cdc_over_kafka": ratio}  # fmt: skip
+    result = {
+        "benchmark": "cdc_latency",
+        "events": args.events,
+        "rate_per_s": args.rate,
+        "poll_interval_ms": settings.connector.poll_interval_ms,
+        "cdc": cdc,
+        "kafka_only": baseline,
+        "p50_ratio_cdc_over_kafka": ratio,
+    }
     out = ROOT / "bench" / "results" / "cdc_latency.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"kafka only : p50 {baseline['p50_ms']} ms, p99 {baseline['p99_ms']} ms")
     print(f"insert->raw: p50 {cdc['p50_ms']} ms, p99 {cdc['p99_ms']} ms, max {cdc['max_ms']} ms")
     print(f"wrote {out.relative_to(ROOT)}")
-    print(f"CDC latency over {cdc['n']} events at {args.rate:g}/s: p50 {cdc['p50_ms']} ms,"
-          f" p99 {cdc['p99_ms']} ms ({ratio}x the broker alone)")  # fmt: skip
+    print(
+        f"CDC latency over {cdc['n']} events at {args.rate:g}/s: p50 {cdc['p50_ms']} ms,"
+        f" p99 {cdc['p99_ms']} ms ({ratio}x the broker alone)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,21 +42,27 @@ CONDITIONS = [
     {"field": "event_type", "operator": "equals", "value": "LoanCreated"},
     {"field": "event_name", "operator": "in", "value": ["A", "B", "C"]},
     {"field": "event_name", "operator": "notIn", "value": ["X"]},
-    {"field": "event_data.eventBody.entities[0].updatedAttributes.loan.loanAmount",
-     "operator": "between", "value": [100, 5000]},
+    {
+        "field": "event_data.eventBody.entities[0].updatedAttributes.loan.loanAmount",
+        "operator": "between",
+        "value": [100, 5000],
+    },
     {"field": "event_data.eventHeader.eventName", "operator": "matches", "value": "^Loan.*$"},
     {"field": "saved_date", "operator": "isNotNull"},
     {"field": "created_date", "operator": "greaterThan", "value": 0},
-]  # fmt: skip
+]
 
 
 def thousand_filters() -> str:
     filters = [
-        {"name": f"f{i:04d}", "outputTopic": f"filtered-{i:04d}",
-         "match": "all" if i % 2 else "any",
-         "conditions": [CONDITIONS[i % 7], CONDITIONS[(i + 3) % 7]]}
+        {
+            "name": f"f{i:04d}",
+            "outputTopic": f"filtered-{i:04d}",
+            "match": "all" if i % 2 else "any",
+            "conditions": [CONDITIONS[i % 7], CONDITIONS[(i + 3) % 7]],
+        }
         for i in range(1000)
-    ]  # fmt: skip
+    ]
     return yaml.safe_dump({"version": 1, "filters": filters})
 
 
@@ -83,11 +89,19 @@ def compile_figures() -> dict[str, float]:
 def records(n: int, tag: str) -> list[dict]:
     kinds = ["LoanCreated", "CarCreated"]
     return [
-        {"id": f"{tag}-{i}", "event_name": kinds[i % 2], "event_type": kinds[i % 2],
-         "created_date": "2026-01-01T00:00:00Z", "saved_date": "2026-01-01T00:00:00Z",
-         "event_data": "{}", "__op": "c", "__table": "business_events", "__ts_ms": i}
+        {
+            "id": f"{tag}-{i}",
+            "event_name": kinds[i % 2],
+            "event_type": kinds[i % 2],
+            "created_date": "2026-01-01T00:00:00Z",
+            "saved_date": "2026-01-01T00:00:00Z",
+            "event_data": "{}",
+            "__op": "c",
+            "__table": "business_events",
+            "__ts_ms": i,
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def routing_figures(n: int) -> dict[str, float]:
@@ -119,8 +133,9 @@ def routing_figures(n: int) -> dict[str, float]:
         start_began = time.perf_counter()
         flink.deploy(statement.name, [compiled.source_ddl, statement.sink_ddl], statement.insert)
         started = time.perf_counter()
-        consumer = Consumer({**client_config(settings), "group.id": tag,
-                             "enable.auto.commit": False})  # fmt: skip
+        consumer = Consumer(
+            {**client_config(settings), "group.id": tag, "enable.auto.commit": False}
+        )
         consumer.assign([TopicPartition(loan.output_topic, p, 0) for p in range(3)])
         seen = 0
         deadline = time.monotonic() + 600
@@ -135,11 +150,13 @@ def routing_figures(n: int) -> dict[str, float]:
         stack.down()
         shutil.rmtree(state_dir, ignore_errors=True)
     return {
-        "events": n, "matching": expected, "routed": seen,
+        "events": n,
+        "matching": expected,
+        "routed": seen,
         "job_start_s": round(started - start_began, 1),
         "flink_events_per_s": round(n / routed_s, 0),
         "python_events_per_s": round(n / python_s, 0),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -158,9 +175,11 @@ def main() -> None:
     print(f"wrote {out.relative_to(ROOT)}")
     delivered = f"{routing['routed']}/{routing['matching']}"
     compile_ms = 1000 * compile_["compile_1000_apache-flink_s"]
-    print(f"compile 1,000 filters: {compile_ms:.0f} ms"
-          f" (parse {1000 * compile_['parse_1000_s']:.0f} ms); local Flink routing:"
-          f" {routing['flink_events_per_s']:.0f} events/s, {delivered} delivered")  # fmt: skip
+    print(
+        f"compile 1,000 filters: {compile_ms:.0f} ms"
+        f" (parse {1000 * compile_['parse_1000_s']:.0f} ms); local Flink routing:"
+        f" {routing['flink_events_per_s']:.0f} events/s, {delivered} delivered"
+    )
 
 
 if __name__ == "__main__":

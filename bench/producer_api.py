@@ -55,7 +55,7 @@ def event(uuid: str) -> dict[str, Any]:
             "eventType": "LoanCreated",
             "createdDate": 1705312200000,
             "savedDate": 1705312205000,
-        },  # fmt: skip
+        },
         "eventBody": {
             "entities": [
                 {
@@ -68,7 +68,7 @@ def event(uuid: str) -> dict[str, Any]:
                     "entityId": f"{uuid}-cust",
                     "updatedAttributes": {"name": "A. Borrower"},
                 },
-            ]  # fmt: skip
+            ]
         },
     }
 
@@ -97,10 +97,12 @@ def run_clients(concurrency: int, per_client: int, work) -> tuple[float, list[fl
 
 def handler_run(settings: Settings, concurrency: int, per_client: int, tag: str):
     containers = LambdaContainers(
-        lambda: ProducerApi("producer-api-bench",
-                            lambda: make_service(settings, postgres_database, auto_start=False)),
+        lambda: ProducerApi(
+            "producer-api-bench",
+            lambda: make_service(settings, postgres_database, auto_start=False),
+        ),
         concurrency,
-    )  # fmt: skip
+    )
 
     def work(c: int, i: int) -> None:
         body = json.dumps(event(f"{tag}-h-{c}-{i}")).encode()
@@ -116,10 +118,16 @@ def handler_run(settings: Settings, concurrency: int, per_client: int, tag: str)
 def baseline_run(settings: Settings, concurrency: int, per_client: int, tag: str):
     db = settings.database
     conns = [
-        psycopg.connect(host=db.proxy_host, port=db.proxy_port, dbname=db.name, user=db.user,
-                        password=db.password.get_secret_value(), prepare_threshold=None)
+        psycopg.connect(
+            host=db.proxy_host,
+            port=db.proxy_port,
+            dbname=db.name,
+            user=db.user,
+            password=db.password.get_secret_value(),
+            prepare_threshold=None,
+        )
         for _ in range(concurrency)
-    ]  # fmt: skip
+    ]
     insert_event = (
         "INSERT INTO business_events (id, event_name, event_type, created_date, saved_date,"
         " event_data) VALUES (%s, %s, %s, %s, %s, %s)"
@@ -137,9 +145,11 @@ def baseline_run(settings: Settings, concurrency: int, per_client: int, tag: str
             with conn.cursor() as cur:
                 cur.executemany(
                     INSERT_ENTITY,
-                    [(h["uuid"], e["entityType"], e["entityId"], Jsonb(e["updatedAttributes"]))
-                     for e in doc["eventBody"]["entities"]],
-                )  # fmt: skip
+                    [
+                        (h["uuid"], e["entityType"], e["entityId"], Jsonb(e["updatedAttributes"]))
+                        for e in doc["eventBody"]["entities"]
+                    ],
+                )
 
     try:
         return run_clients(concurrency, per_client, work)
@@ -153,8 +163,13 @@ def cold_import_seconds(rounds: int = 7) -> tuple[float, float]:
     handler, bare = [], []
     for _ in range(rounds):
         for module, sink in (("lambdas.producer_api_pg.handler", handler), ("json", bare)):
-            out = subprocess.run([sys.executable, "-c", code.format(m=module)], cwd=ROOT,
-                                 capture_output=True, text=True, check=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(m=module)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             sink.append(float(out.stdout.strip()))
     return statistics.median(handler), statistics.median(bare)
 
@@ -210,10 +225,14 @@ def main() -> None:
         row = results[f"concurrency_{concurrency}"]
         for name in ("baseline", "handler"):
             r = row[name]
-            print(f"c={concurrency:<2} {name:8s} {r['events_per_s']:8.1f} events/s"
-                  f"  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms")  # fmt: skip
-    print(f"cold import of the handler: {results['cold_import_s'] * 1000:.0f} ms"
-          f" (bare `import json`: {results['cold_import_json_s'] * 1000:.1f} ms)")  # fmt: skip
+            print(
+                f"c={concurrency:<2} {name:8s} {r['events_per_s']:8.1f} events/s"
+                f"  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
+            )
+    print(
+        f"cold import of the handler: {results['cold_import_s'] * 1000:.0f} ms"
+        f" (bare `import json`: {results['cold_import_json_s'] * 1000:.1f} ms)"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     c1, c16 = results["concurrency_1"], results["concurrency_16"]
     print(

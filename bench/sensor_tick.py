@@ -52,18 +52,24 @@ class Counted:
 
 def seed(cloudwatch: Any, proxies: list[str], now: datetime) -> None:
     data = [
-        {"MetricName": metric, "Dimensions": [{"Name": "ProxyName", "Value": p}],
-         "Timestamp": now - timedelta(minutes=1), "Value": 1000.0 + i}
-        for i, p in enumerate(proxies) for metric in METRICS
-    ]  # fmt: skip
+        {
+            "MetricName": metric,
+            "Dimensions": [{"Name": "ProxyName", "Value": p}],
+            "Timestamp": now - timedelta(minutes=1),
+            "Value": 1000.0 + i,
+        }
+        for i, p in enumerate(proxies)
+        for metric in METRICS
+    ]
     for first in range(0, len(data), 1000):
         cloudwatch.put_metric_data(Namespace="AWS/RDS", MetricData=data[first : first + 1000])
 
 
 def naive_read(cloudwatch: Any, proxies: list[str], now: datetime) -> None:
     for query in metric_queries(proxies, 60):
-        cloudwatch.get_metric_data(MetricDataQueries=[query], StartTime=now - timedelta(minutes=5),
-                                   EndTime=now)  # fmt: skip
+        cloudwatch.get_metric_data(
+            MetricDataQueries=[query], StartTime=now - timedelta(minutes=5), EndTime=now
+        )
 
 
 def measure(counted: Counted, tick, ticks: int) -> tuple[float, float]:
@@ -101,37 +107,45 @@ def main() -> None:
 
             calls, seconds = measure(counted, tick, args.ticks)
             naive_calls, naive_seconds = measure(
-                counted, lambda p=proxies: naive_read(counted.client, p, datetime.now(UTC)),
+                counted,
+                lambda p=proxies: naive_read(counted.client, p, datetime.now(UTC)),
                 max(1, args.ticks // 2),
-            )  # fmt: skip
+            )
             queries = n * len(METRICS)
-            rows.append({
-                "proxies": n,
-                "metric_queries": queries,
-                "calls_per_tick": calls,
-                "target_calls": math.ceil(queries / MAX_QUERIES_PER_CALL),
-                "seconds_per_tick": round(seconds, 4),
-                "naive_calls_per_tick": naive_calls,
-                "naive_seconds_per_tick": round(naive_seconds, 4),
-                "speedup_over_naive": round(naive_seconds / seconds, 1),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "proxies": n,
+                    "metric_queries": queries,
+                    "calls_per_tick": calls,
+                    "target_calls": math.ceil(queries / MAX_QUERIES_PER_CALL),
+                    "seconds_per_tick": round(seconds, 4),
+                    "naive_calls_per_tick": naive_calls,
+                    "naive_seconds_per_tick": round(naive_seconds, 4),
+                    "speedup_over_naive": round(naive_seconds / seconds, 1),
+                }
+            )
     finally:
         stack.down()
         shutil.rmtree(state_dir, ignore_errors=True)
 
     out = ROOT / "bench" / "results" / "sensor_tick.json"
-    out.write_text(json.dumps({"benchmark": "sensor_tick", "ticks": args.ticks, "rows": rows},
-                              indent=2) + "\n")  # fmt: skip
+    out.write_text(
+        json.dumps({"benchmark": "sensor_tick", "ticks": args.ticks, "rows": rows}, indent=2) + "\n"
+    )
     for r in rows:
-        print(f"{r['proxies']:>3} proxies, {r['metric_queries']:>3} queries: "
-              f"{r['calls_per_tick']:g} call(s)/tick (target {r['target_calls']}),"
-              f" {1000 * r['seconds_per_tick']:.1f} ms/tick; naive {r['naive_calls_per_tick']:g}"
-              f" calls, {1000 * r['naive_seconds_per_tick']:.0f} ms")  # fmt: skip
+        print(
+            f"{r['proxies']:>3} proxies, {r['metric_queries']:>3} queries: "
+            f"{r['calls_per_tick']:g} call(s)/tick (target {r['target_calls']}),"
+            f" {1000 * r['seconds_per_tick']:.1f} ms/tick; naive {r['naive_calls_per_tick']:g}"
+            f" calls, {1000 * r['naive_seconds_per_tick']:.0f} ms"
+        )
     print(f"wrote {out.relative_to(ROOT)}")
     last = rows[-1]
-    print(f"100 proxies: {last['calls_per_tick']:g} GetMetricData call per tick for"
-          f" {last['metric_queries']} queries, {1000 * last['seconds_per_tick']:.0f} ms/tick,"
-          f" {last['speedup_over_naive']}x faster than one call per query")  # fmt: skip
+    print(
+        f"100 proxies: {last['calls_per_tick']:g} GetMetricData call per tick for"
+        f" {last['metric_queries']} queries, {1000 * last['seconds_per_tick']:.0f} ms/tick,"
+        f" {last['speedup_over_naive']}x faster than one call per query"
+    )
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def main() -> None:
                 "restart_total_s": round(restart_total, 3),
                 "again": again,
                 "again_total_s": round(again_total, 3),
-            }  # fmt: skip
+            }
         )
 
     def med(key: str, component: str | None = None) -> float:

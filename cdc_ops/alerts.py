@@ -89,22 +89,30 @@ def evaluate(
         stamp = now.isoformat()
         if before is None:
             notifications.append(Notification("firing", alert, now))
-            new_state[alert.key] = Remembered(alert.source, int(alert.severity), alert.summary,
-                                              stamp, stamp)  # fmt: skip
+            new_state[alert.key] = Remembered(
+                alert.source, int(alert.severity), alert.summary, stamp, stamp
+            )
         elif before.severity != int(alert.severity):
             notifications.append(Notification("severity changed", alert, now))
-            new_state[alert.key] = Remembered(alert.source, int(alert.severity), alert.summary,
-                                              before.first_at, stamp)  # fmt: skip
+            new_state[alert.key] = Remembered(
+                alert.source, int(alert.severity), alert.summary, before.first_at, stamp
+            )
         elif (now - datetime.fromisoformat(before.last_sent_at)).total_seconds() >= cooldown_s:
             notifications.append(Notification("reminder", alert, now))
-            new_state[alert.key] = Remembered(alert.source, before.severity, alert.summary,
-                                              before.first_at, stamp)  # fmt: skip
+            new_state[alert.key] = Remembered(
+                alert.source, before.severity, alert.summary, before.first_at, stamp
+            )
         else:
             new_state[alert.key] = before
     for key, before in state.items():
         if key not in seen:
-            resolved = Alert(before.source, key, Severity.OK, f"resolved: {before.summary}",
-                             details=f"first raised at {before.first_at}")  # fmt: skip
+            resolved = Alert(
+                before.source,
+                key,
+                Severity.OK,
+                f"resolved: {before.summary}",
+                details=f"first raised at {before.first_at}",
+            )
             notifications.append(Notification("resolved", resolved, now))
     return notifications, new_state
 
@@ -120,8 +128,9 @@ _MIN_SECRET_LEN = 6  # shorter "secrets" (moto's dummy keys) would mangle ordina
 
 class Scrubber:
     def __init__(self, secrets: Sequence[str]) -> None:
-        self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET_LEN}, key=len,
-                               reverse=True)  # fmt: skip
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True
+        )
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -259,8 +268,13 @@ def deliver(
                             pause = min(pause, max(0.0, deadline - clock()))
                         sleep(pause)
             if error:
-                log.error("alert %s not delivered to %s after %d attempt(s): %s",
-                          body["key"], destination.name, attempts, error)  # fmt: skip
+                log.error(
+                    "alert %s not delivered to %s after %d attempt(s): %s",
+                    body["key"],
+                    destination.name,
+                    attempts,
+                    error,
+                )
             results.append(Delivery(destination.name, error is None, attempt, error))
     return results
 
@@ -288,8 +302,12 @@ def runbook_link(settings: Settings, anchor: str) -> str:
 class Alerter:
     """The alerting core a sensor uses: remember, decide, deliver."""
 
-    def __init__(self, settings: Settings, destinations: Sequence[Destination] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        destinations: Sequence[Destination] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         self.destinations = (
             list(destinations) if destinations is not None else destinations_from_settings(settings)
@@ -297,8 +315,9 @@ class Alerter:
         self.scrub = Scrubber(settings.secret_values())
         self._sleep = sleep
 
-    def tick(self, state: AlertState, active: Iterable[Alert], now: datetime
-             ) -> tuple[list[Notification], list[Delivery], AlertState]:  # fmt: skip
+    def tick(
+        self, state: AlertState, active: Iterable[Alert], now: datetime
+    ) -> tuple[list[Notification], list[Delivery], AlertState]:
         notifications, new_state = evaluate(state, active, now, self.settings.alerts.cooldown_s)
         deliveries = self.send(notifications)
         return notifications, deliveries, new_state

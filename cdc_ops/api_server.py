@@ -53,8 +53,9 @@ def load_containers(flavor: str, count: int) -> LambdaContainers:
     return LambdaContainers(module.create_api, count)
 
 
-def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes,
-                source_ip: str) -> dict[str, Any]:  # fmt: skip
+def proxy_event(
+    method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
     """The REST API proxy event API Gateway would send for this request."""
     url = urlsplit(target)
     query = parse_qs(url.query, keep_blank_values=True)
@@ -93,8 +94,9 @@ def _handler_class(handler: LambdaHandler, activity: ApiActivityPublisher | None
                 activity.record()
             length = int(self.headers.get("content-length") or 0)
             if length > GATEWAY_MAX_BODY:
-                self._reply(413, {"Content-Type": "application/json"},
-                            b'{"message":"Request Too Long"}')  # fmt: skip
+                self._reply(
+                    413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}'
+                )
                 return
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -102,8 +104,11 @@ def _handler_class(handler: LambdaHandler, activity: ApiActivityPublisher | None
             try:
                 result = handler(event, None)
             except Exception:  # noqa: BLE001 - API Gateway answers 502 when the function fails
-                self._reply(502, {"Content-Type": "application/json"},
-                            b'{"message":"Internal server error"}')  # fmt: skip
+                self._reply(
+                    502,
+                    {"Content-Type": "application/json"},
+                    b'{"message":"Internal server error"}',
+                )
                 raise
             out_headers = dict(result.get("headers") or {})
             for key, values in (result.get("multiValueHeaders") or {}).items():
@@ -129,8 +134,9 @@ def _handler_class(handler: LambdaHandler, activity: ApiActivityPublisher | None
     return ApiGatewayAdapter
 
 
-def make_server(handler: LambdaHandler, host: str, port: int,
-                activity: ApiActivityPublisher | None) -> ThreadingHTTPServer:  # fmt: skip
+def make_server(
+    handler: LambdaHandler, host: str, port: int, activity: ApiActivityPublisher | None
+) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), _handler_class(handler, activity))
     server.daemon_threads = True
     return server

@@ -87,9 +87,10 @@ def auto_stop_decision(
         return keep(f"the cluster opted out with tag {policy.opt_out_tag}={opt_out}")
     if cluster.status != "available":
         return Decision(
-            Action.NOTHING, f"the cluster is {cluster.status}; auto-stop acts only on available",
+            Action.NOTHING,
+            f"the cluster is {cluster.status}; auto-stop acts only on available",
             evidence,
-        )  # fmt: skip
+        )
     if cluster.engine_mode == "serverless":
         return keep("Aurora Serverless v1 clusters cannot be stopped")
     if cluster.global_cluster_id:
@@ -134,8 +135,9 @@ class AutoStopRun:
     result: ActionResult | None
 
 
-def run_auto_stop(controller: ClusterController, reader: ApiActivityReader, policy: Policy,
-                  clock: Clock = utc_now) -> AutoStopRun:  # fmt: skip
+def run_auto_stop(
+    controller: ClusterController, reader: ApiActivityReader, policy: Policy, clock: Clock = utc_now
+) -> AutoStopRun:
     """Read the cluster and its activity, decide, and stop if the decision says so."""
     now = clock()
     cluster = controller.describe()

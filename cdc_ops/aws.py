@@ -28,8 +28,9 @@ def client(service: str, settings: Settings) -> Any:
 
 
 @lru_cache(maxsize=64)
-def _client(service: str, region: str, endpoint_url: str | None, key_id: str | None,
-            secret: str | None) -> Any:  # fmt: skip
+def _client(
+    service: str, region: str, endpoint_url: str | None, key_id: str | None, secret: str | None
+) -> Any:
     credentials: dict[str, str] = {}
     if key_id and secret:
         credentials = {"aws_access_key_id": key_id, "aws_secret_access_key": secret}

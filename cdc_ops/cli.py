@@ -84,8 +84,12 @@ def _parser() -> argparse.ArgumentParser:
         "as AWS/ApiGateway Count (ApiName=names.api_name) in CloudWatch (moto locally), which is "
         "the activity the auto-stop decision reads.",
     )
-    serve.add_argument("--flavor", choices=["pg", "dsql"], default="pg",
-                       help="Aurora PostgreSQL (default) or Aurora DSQL handler")  # fmt: skip
+    serve.add_argument(
+        "--flavor",
+        choices=["pg", "dsql"],
+        default="pg",
+        help="Aurora PostgreSQL (default) or Aurora DSQL handler",
+    )
     serve.add_argument("--host", help="default: producer_api.serve_host (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default: producer_api.serve_port (8080)")
     serve.add_argument(
@@ -103,8 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     package.add_argument("name", help="producer_api_pg, producer_api_dsql, auto_start, auto_stop")
     package.add_argument("--out", default="dist", help="output directory (default: dist/)")
-    package.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64",
-                         help="the Lambda's architecture (default x86_64)")  # fmt: skip
+    package.add_argument(
+        "--arch",
+        choices=["x86_64", "arm64"],
+        default="x86_64",
+        help="the Lambda's architecture (default x86_64)",
+    )
 
     cluster = commands.add_parser(
         "cluster",
@@ -129,8 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     load.add_argument("--seconds", type=float, default=30, help="how long (default 30)")
-    load.add_argument("--query-seconds", type=float, default=0.5,
-                      help="how long each query holds a connection (default 0.5)")  # fmt: skip
+    load.add_argument(
+        "--query-seconds",
+        type=float,
+        default=0.5,
+        help="how long each query holds a connection (default 0.5)",
+    )
 
     filters = commands.add_parser(
         "filters",
@@ -208,8 +220,11 @@ def _consume(settings: Settings, args: argparse.Namespace) -> int:
         done.set()
         if log_file is not None:
             log_file.close()
-    console.print(f"{spec.name}: {stats.processed} processed, {stats.dead_lettered} to"
-                  f" {spec.dead_letter_topic}", highlight=False)  # fmt: skip
+    console.print(
+        f"{spec.name}: {stats.processed} processed, {stats.dead_lettered} to"
+        f" {spec.dead_letter_topic}",
+        highlight=False,
+    )
     return 0
 
 
@@ -273,12 +288,18 @@ def _filters_deploy(settings: Settings, source: Path, dry_run: bool) -> int:
 
     compiled = compile_for(settings, source)
     with console.status("deploying filter statements"):
-        report = redeploy(compiled, statement_backend(settings), TopicAdmin(settings),
-                          settings.names.filtered_topic_partitions, dry_run=dry_run)  # fmt: skip
+        report = redeploy(
+            compiled,
+            statement_backend(settings),
+            TopicAdmin(settings),
+            settings.names.filtered_topic_partitions,
+            dry_run=dry_run,
+        )
     for change in report.changes:
         outcome = report.failed.get(change.name) or report.deployed.get(change.name, "")
-        console.print(f"{change.name}: {change.action} ({change.reason}) {outcome}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"{change.name}: {change.action} ({change.reason}) {outcome}", highlight=False
+        )
     return 0 if report.ok else 1
 
 
@@ -310,18 +331,26 @@ def _cluster(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "status":
         state = controller.describe()
         last = state.last_action
-        console.print_json(json.dumps({
-            "cluster_id": state.cluster_id, "status": state.status,
-            "engine": f"{state.engine} {state.engine_version}".strip(),
-            "endpoint": state.endpoint, "observed_via": state.observed_via,
-            "last_action": None if last is None else
-            {"action": last.action, "at": last.at.isoformat(), "reason": last.reason},
-        }))  # fmt: skip
+        console.print_json(
+            json.dumps(
+                {
+                    "cluster_id": state.cluster_id,
+                    "status": state.status,
+                    "engine": f"{state.engine} {state.engine_version}".strip(),
+                    "endpoint": state.endpoint,
+                    "observed_via": state.observed_via,
+                    "last_action": None
+                    if last is None
+                    else {"action": last.action, "at": last.at.isoformat(), "reason": last.reason},
+                }
+            )
+        )
         return 0
     if args.action in ("stop", "start"):
         result = getattr(controller, args.action)(f"manual: {args.reason}")
-        console.print(f"{args.action}: {result.outcome} (was {result.status_before})",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"{args.action}: {result.outcome} (was {result.status_before})", highlight=False
+        )
         return 0
     policy = Policy.from_settings(settings)
     if args.dry_run:
@@ -381,8 +410,12 @@ def _lambda_package(args: argparse.Namespace) -> int:
 
     from cdc_ops.packaging import build
 
-    build(args.name, Path(args.out), arch=args.arch,
-          progress=lambda m: console.print(m, highlight=False))  # fmt: skip
+    build(
+        args.name,
+        Path(args.out),
+        arch=args.arch,
+        progress=lambda m: console.print(m, highlight=False),
+    )
     return 0
 
 
@@ -397,7 +430,7 @@ def _print_status(rows: Sequence[StatusRow], as_json: bool) -> None:
                         "state": r.state.value,
                         "detail": r.detail,
                         "pid": r.pid,
-                    }  # fmt: skip
+                    }
                     for r in rows
                 ]
             )

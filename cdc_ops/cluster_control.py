@@ -110,8 +110,9 @@ class LocalPower:
 
 
 class ClusterController:
-    def __init__(self, rds: Any, cluster_id: str, power: PowerSwitch,
-                 clock: Clock = utc_now) -> None:  # fmt: skip
+    def __init__(
+        self, rds: Any, cluster_id: str, power: PowerSwitch, clock: Clock = utc_now
+    ) -> None:
         self._rds = rds
         self._cluster_id = cluster_id
         self._power = power

@@ -50,11 +50,15 @@ def write_dagster_yaml(settings: Settings) -> Path:
 def dagster_dev_command(settings: Settings) -> list[str]:
     dagster = Path(sys.executable).parent / "dagster"
     return [
-        str(dagster), "dev",
-        "-w", str(PROJECT_ROOT / "workspace.yaml"),
-        "-h", settings.dagster.host,
-        "-p", str(settings.dagster.port),
-    ]  # fmt: skip
+        str(dagster),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        settings.dagster.host,
+        "-p",
+        str(settings.dagster.port),
+    ]
 
 
 CONTROL_PLANE_ROLES = ("webserver", "daemon")
@@ -65,8 +69,15 @@ def control_plane_command(settings: Settings, role: str) -> list[str]:
     bin_dir = Path(sys.executable).parent
     workspace = str(PROJECT_ROOT / "workspace.yaml")
     if role == "webserver":
-        return [str(bin_dir / "dagster-webserver"), "-w", workspace,
-                "-h", settings.dagster.host, "-p", str(settings.dagster.port)]  # fmt: skip
+        return [
+            str(bin_dir / "dagster-webserver"),
+            "-w",
+            workspace,
+            "-h",
+            settings.dagster.host,
+            "-p",
+            str(settings.dagster.port),
+        ]
     if role == "daemon":
         return [str(bin_dir / "dagster-daemon"), "run", "-w", workspace]
     roles = ", ".join(CONTROL_PLANE_ROLES)
@@ -128,8 +139,9 @@ def run_dev(settings: Settings, *, start_stack: bool = True, config_file: str | 
     # otherwise be inherited by dagster dev, which maps SIGTERM to its SIGINT handling.
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        dagster = subprocess.Popen(dagster_dev_command(settings), cwd=PROJECT_ROOT, env=env,
-                                   start_new_session=True)  # fmt: skip
+        dagster = subprocess.Popen(
+            dagster_dev_command(settings), cwd=PROJECT_ROOT, env=env, start_new_session=True
+        )
         while dagster.poll() is None:
             time.sleep(0.2)
         if stopping:

@@ -23,10 +23,23 @@ from cdc_ops.errors import CdcOpsError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # distributions the Lambda code imports; their own dependencies come along
-_API_DEPS = ("aws-lambda-powertools", "pydantic", "pydantic-settings", "pyyaml", "psycopg",
-             "psycopg-binary", "psycopg-pool")  # fmt: skip
-_CONTROL_DEPS = ("aws-lambda-powertools", "pydantic", "pydantic-settings", "pyyaml", "psycopg",
-                 "psycopg-binary")  # fmt: skip
+_API_DEPS = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "pydantic-settings",
+    "pyyaml",
+    "psycopg",
+    "psycopg-binary",
+    "psycopg-pool",
+)
+_CONTROL_DEPS = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "pydantic-settings",
+    "pyyaml",
+    "psycopg",
+    "psycopg-binary",
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ LAMBDAS = {
             "auto_start", "lambdas.auto_start.handler.handler", ("auto_start",), _CONTROL_DEPS
         ),
         LambdaSpec("auto_stop", "lambdas.auto_stop.handler.handler", ("auto_stop",), _CONTROL_DEPS),
-    )  # fmt: skip
+    )
 }
 # the Lambda runtime the wheels are picked for; terraform/ deploys python<this>
 PYTHON_VERSION = "3.11"
@@ -77,8 +90,9 @@ def _copy_tree(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def build(name: str, out_dir: Path, *, arch: str = "x86_64",
-          progress: Callable[[str], None] = print) -> Path:  # fmt: skip
+def build(
+    name: str, out_dir: Path, *, arch: str = "x86_64", progress: Callable[[str], None] = print
+) -> Path:
     if name not in LAMBDAS:
         raise PackagingError(f"unknown Lambda {name!r}; choose from {', '.join(LAMBDAS)}")
     spec = LAMBDAS[name]
@@ -90,12 +104,27 @@ def build(name: str, out_dir: Path, *, arch: str = "x86_64",
         root.mkdir()
         progress(f"{name}: installing {len(spec.requirements)} runtime dependencies for {arch}")
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--target", str(root), "--platform", PLATFORMS[arch], "--implementation", "cp",
-             "--python-version", PYTHON_VERSION, "--only-binary=:all:",
-             *_pinned(spec.requirements)],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(root),
+                "--platform",
+                PLATFORMS[arch],
+                "--implementation",
+                "cp",
+                "--python-version",
+                PYTHON_VERSION,
+                "--only-binary=:all:",
+                *_pinned(spec.requirements),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise PackagingError(f"{name}: pip install failed:\n{result.stderr.strip()[-2000:]}")
         for never in NEVER:

@@ -56,8 +56,9 @@ class ProxyLoad:
 
     def start(self) -> ProxyLoad:
         self._began = time.monotonic()
-        self._threads = [threading.Thread(target=self._client, daemon=True)
-                         for _ in range(self._clients)]  # fmt: skip
+        self._threads = [
+            threading.Thread(target=self._client, daemon=True) for _ in range(self._clients)
+        ]
         for thread in self._threads:
             thread.start()
         return self

@@ -63,26 +63,33 @@ def metric_queries(proxies: Sequence[str], period_s: int) -> list[dict[str, Any]
     queries = []
     for i, proxy in enumerate(proxies):
         for metric, (suffix, stat) in METRICS.items():
-            queries.append({
-                "Id": f"p{i}_{suffix}",
-                "MetricStat": {
-                    "Metric": {"Namespace": NAMESPACE, "MetricName": metric,
-                               "Dimensions": [{"Name": "ProxyName", "Value": proxy}]},
-                    "Period": period_s,
-                    "Stat": stat,
-                },
-                "ReturnData": True,
-            })  # fmt: skip
+            queries.append(
+                {
+                    "Id": f"p{i}_{suffix}",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": NAMESPACE,
+                            "MetricName": metric,
+                            "Dimensions": [{"Name": "ProxyName", "Value": proxy}],
+                        },
+                        "Period": period_s,
+                        "Stat": stat,
+                    },
+                    "ReturnData": True,
+                }
+            )
     return queries
 
 
-def figures_from_results(proxies: Sequence[str], results: Sequence[dict[str, Any]],
-                         now: datetime) -> list[ProxyFigures]:  # fmt: skip
+def figures_from_results(
+    proxies: Sequence[str], results: Sequence[dict[str, Any]], now: datetime
+) -> list[ProxyFigures]:
     """The newest value of every query, per proxy (latency converted from µs to ms)."""
     latest: dict[str, float] = {}
     for result in results:
-        points = sorted(zip(result.get("Timestamps", []), result.get("Values", []),
-                            strict=False), reverse=True)  # fmt: skip
+        points = sorted(
+            zip(result.get("Timestamps", []), result.get("Values", []), strict=False), reverse=True
+        )
         if points:
             latest[result["Id"]] = points[0][1]
     figures = []
@@ -104,8 +111,9 @@ def figures_from_results(proxies: Sequence[str], results: Sequence[dict[str, Any
 
 
 class CloudWatchProxyReader:
-    def __init__(self, cloudwatch: Any, proxies: Sequence[str], period_s: int,
-                 lookback_s: int) -> None:  # fmt: skip
+    def __init__(
+        self, cloudwatch: Any, proxies: Sequence[str], period_s: int, lookback_s: int
+    ) -> None:
         self._cloudwatch = cloudwatch
         self._proxies = list(proxies)
         self._period_s = period_s
@@ -129,8 +137,9 @@ class CloudWatchProxyReader:
                 kwargs["NextToken"] = answer["NextToken"]
         merged: dict[str, dict[str, Any]] = {}
         for result in results:  # pages repeat ids: join their points
-            entry = merged.setdefault(result["Id"], {"Id": result["Id"], "Timestamps": [],
-                                                     "Values": []})  # fmt: skip
+            entry = merged.setdefault(
+                result["Id"], {"Id": result["Id"], "Timestamps": [], "Values": []}
+            )
             entry["Timestamps"] += result.get("Timestamps", [])
             entry["Values"] += result.get("Values", [])
         return figures_from_results(self._proxies, list(merged.values()), now)
@@ -183,8 +192,9 @@ def proxy_reader(settings: Settings) -> ProxyReader:
     )
 
 
-def saturation_alerts(figures: Sequence[ProxyFigures], t: Thresholds,
-                      runbook: str = "") -> list[Alert]:  # fmt: skip
+def saturation_alerts(
+    figures: Sequence[ProxyFigures], t: Thresholds, runbook: str = ""
+) -> list[Alert]:
     """Alerts for every proxy over a threshold (borrow wait, borrowed share, pinned sessions)."""
     alerts = []
     for f in figures:
@@ -195,30 +205,45 @@ def saturation_alerts(figures: Sequence[ProxyFigures], t: Thresholds,
             critical = latency > t.borrow_latency_critical_ms
             limit = t.borrow_latency_critical_ms if critical else t.borrow_latency_warn_ms
             waiting = f", {f.clients_waiting:g} client(s) waiting" if f.clients_waiting else ""
-            alerts.append(Alert(
-                "proxy_saturation", f"{base}/borrow_latency",
-                Severity.CRITICAL if critical else Severity.WARNING,
-                f"{f.proxy}: clients wait {latency:.0f} ms to borrow a connection"
-                f" (over {limit:g} ms){waiting}",
-                details="DatabaseConnectionsBorrowLatency (the seeds' ConnectionBorrowedWaitTime)"
-                " is over its threshold: the proxy has no free database connection to lend.",
-                values=values, runbook=f"{runbook}#proxy-borrow-latency" if runbook else "",
-            ))  # fmt: skip
+            alerts.append(
+                Alert(
+                    "proxy_saturation",
+                    f"{base}/borrow_latency",
+                    Severity.CRITICAL if critical else Severity.WARNING,
+                    f"{f.proxy}: clients wait {latency:.0f} ms to borrow a connection"
+                    f" (over {limit:g} ms){waiting}",
+                    details="DatabaseConnectionsBorrowLatency (the seeds'"
+                    " ConnectionBorrowedWaitTime) is over its threshold: the proxy has no free"
+                    " database connection to lend.",
+                    values=values,
+                    runbook=f"{runbook}#proxy-borrow-latency" if runbook else "",
+                )
+            )
         ratio = f.borrowed_ratio
         if ratio is not None and ratio >= t.borrowed_ratio_warn:
-            alerts.append(Alert(
-                "proxy_saturation", f"{base}/borrowed_ratio", Severity.WARNING,
-                f"{f.proxy}: {f.borrowed:g} of {f.max_allowed:g} database connections borrowed"
-                f" ({100 * ratio:.0f} %, warn at {100 * t.borrowed_ratio_warn:.0f} %)",
-                details="DatabaseConnectionsCurrentlyBorrowed / MaxDatabaseConnectionsAllowed.",
-                values=values, runbook=f"{runbook}#proxy-borrowed-ratio" if runbook else "",
-            ))  # fmt: skip
+            alerts.append(
+                Alert(
+                    "proxy_saturation",
+                    f"{base}/borrowed_ratio",
+                    Severity.WARNING,
+                    f"{f.proxy}: {f.borrowed:g} of {f.max_allowed:g} database connections borrowed"
+                    f" ({100 * ratio:.0f} %, warn at {100 * t.borrowed_ratio_warn:.0f} %)",
+                    details="DatabaseConnectionsCurrentlyBorrowed / MaxDatabaseConnectionsAllowed.",
+                    values=values,
+                    runbook=f"{runbook}#proxy-borrowed-ratio" if runbook else "",
+                )
+            )
         if f.pinned is not None and f.pinned >= t.pinned_sessions_warn:
-            alerts.append(Alert(
-                "proxy_saturation", f"{base}/pinned_sessions", Severity.WARNING,
-                f"{f.proxy}: {f.pinned:g} session(s) pinned to a database connection",
-                details="DatabaseConnectionsCurrentlySessionPinned > 0: pinned sessions cannot "
-                "share connections (prepared statements, SET, temporary tables, ...).",
-                values=values, runbook=f"{runbook}#proxy-pinned-sessions" if runbook else "",
-            ))  # fmt: skip
+            alerts.append(
+                Alert(
+                    "proxy_saturation",
+                    f"{base}/pinned_sessions",
+                    Severity.WARNING,
+                    f"{f.proxy}: {f.pinned:g} session(s) pinned to a database connection",
+                    details="DatabaseConnectionsCurrentlySessionPinned > 0: pinned sessions cannot "
+                    "share connections (prepared statements, SET, temporary tables, ...).",
+                    values=values,
+                    runbook=f"{runbook}#proxy-pinned-sessions" if runbook else "",
+                )
+            )
     return alerts

@@ -44,8 +44,19 @@ def read_slot(conn: psycopg.Connection, slot_name: str) -> SlotState:
     if row is None:
         return SlotState(slot_name, "absent")
     plugin, active, pid, wal_status, safe, restart, confirmed, lag, retained = row
-    return SlotState(slot_name, "present", plugin, active, pid, wal_status, safe, restart,
-                     confirmed, lag, retained)  # fmt: skip
+    return SlotState(
+        slot_name,
+        "present",
+        plugin,
+        active,
+        pid,
+        wal_status,
+        safe,
+        restart,
+        confirmed,
+        lag,
+        retained,
+    )
 
 
 def observe_slot(settings: Settings) -> SlotState:

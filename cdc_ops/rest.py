@@ -24,8 +24,13 @@ _TRANSIENT = {409, 429, 500, 502, 503, 504}
 
 
 class RetryingRest:
-    def __init__(self, http: httpx.Client, attempts: int = 5, backoff_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+    def __init__(
+        self,
+        http: httpx.Client,
+        attempts: int = 5,
+        backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._http = http
         self._attempts = attempts
         self._backoff_s = backoff_s

@@ -286,14 +286,19 @@ class ConsumerSpec(_Section):
 
 def _seed_consumers() -> list[ConsumerSpec]:
     return [
-        ConsumerSpec(name="loan", topic="filtered-loan-created-events",
-                     group="loan-consumer-group"),
-        ConsumerSpec(name="loan-payment", topic="filtered-loan-payment-submitted-events",
-                     group="loan-payment-consumer-group"),
-        ConsumerSpec(name="service", topic="filtered-service-events",
-                     group="service-consumer-group"),
+        ConsumerSpec(
+            name="loan", topic="filtered-loan-created-events", group="loan-consumer-group"
+        ),
+        ConsumerSpec(
+            name="loan-payment",
+            topic="filtered-loan-payment-submitted-events",
+            group="loan-payment-consumer-group",
+        ),
+        ConsumerSpec(
+            name="service", topic="filtered-service-events", group="service-consumer-group"
+        ),
         ConsumerSpec(name="car", topic="filtered-car-created-events", group="car-consumer-group"),
-    ]  # fmt: skip
+    ]
 
 
 class Consumers(_Section):

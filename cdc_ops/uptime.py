@@ -51,8 +51,9 @@ def uptime(samples: Sequence[tuple[datetime, str]], end: datetime, window: timed
     return Uptime(window, running, stopped, total - running - stopped)
 
 
-def _add(status: str | None, since: datetime, until: datetime, running: float,
-         stopped: float) -> tuple[float, float]:  # fmt: skip
+def _add(
+    status: str | None, since: datetime, until: datetime, running: float, stopped: float
+) -> tuple[float, float]:
     hours = (until - since).total_seconds() / 3600
     if status is None or status in UNKNOWN:
         return running, stopped

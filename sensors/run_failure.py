@@ -34,6 +34,7 @@ def run_failure_alerts(context: RunFailureSensorContext, cdc_ops: CdcOpsResource
         context.log.info(f"{run.job_name} {run.run_id}: the pipeline is unhealthy; not paged here")
         return
     message = context.failure_event.message or "run failed"
-    alert = run_failure_alert(run.job_name, run.run_id, message,
-                              runbook_link(settings, "dagster-run-failed"))  # fmt: skip
+    alert = run_failure_alert(
+        run.job_name, run.run_id, message, runbook_link(settings, "dagster-run-failed")
+    )
     Alerter(settings).send([Notification("event", alert, utc_now())])

@@ -33,8 +33,10 @@ def start_api_server(state_dir: Path, port: int) -> tuple[subprocess.Popen, str]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(ROOT / ".venv/bin/cdc-ops"), "api", "serve", "--port", str(port)],
-            env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

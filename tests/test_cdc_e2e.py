@@ -31,12 +31,18 @@ from tests.lambdas.test_producer_api_e2e import CountingAutoStarter, build_api, 
 pytestmark = pytest.mark.e2e
 
 
-def raw_records(settings: Settings, ids: set[str], timeout_s: float = 30,
-                per_id: int = 1) -> dict[str, list[dict]]:  # fmt: skip
+def raw_records(
+    settings: Settings, ids: set[str], timeout_s: float = 30, per_id: int = 1
+) -> dict[str, list[dict]]:
     """Every record of the raw topic whose id is wanted, read from the start of each partition
     (assign(), not subscribe(): tansu's group join takes ~23 s; see DESIGN.md)."""
-    consumer = Consumer({**client_config(settings), "group.id": f"t-{uuid.uuid4().hex[:6]}",
-                         "enable.auto.commit": False})  # fmt: skip
+    consumer = Consumer(
+        {
+            **client_config(settings),
+            "group.id": f"t-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+        }
+    )
     topic = settings.names.raw_topic
     consumer.assign(
         [TopicPartition(topic, p, 0) for p in range(settings.names.raw_topic_partitions)]

@@ -44,8 +44,12 @@ def _start(role: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]
     with open(log, "wb") as out:
         return subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "cdc-ops"), "control-plane", role],
-            cwd="/", env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd="/",
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def test_command_per_role(local_stack: Stack) -> None:

@@ -43,8 +43,12 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "cdc-ops"), "dev"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         data = _wait_for_graphql(f"http://127.0.0.1:{port}/graphql", proc, timeout_s=120)
         graph = {

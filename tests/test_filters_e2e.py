@@ -29,14 +29,20 @@ pytestmark = pytest.mark.e2e
 TYPES = ["LoanCreated", "LoanPaymentSubmitted", "CarCreated", "CarServiceDone", "Other"]
 
 
-def read_topics(settings, topics: list[str], ids: set[str], quiet_s: float = 5,
-                copies: dict[str, dict[str, int]] | None = None,
-                expected: dict[str, set] | None = None, timeout_s: float = 120,
-                ) -> dict[str, set]:  # fmt: skip
+def read_topics(
+    settings,
+    topics: list[str],
+    ids: set[str],
+    quiet_s: float = 5,
+    copies: dict[str, dict[str, int]] | None = None,
+    expected: dict[str, set] | None = None,
+    timeout_s: float = 120,
+) -> dict[str, set]:
     """ids seen per topic (and, in `copies`, how often). Reads until every expected id is there
     (or the timeout), then on until nothing new came for quiet_s, to catch extras and copies."""
-    consumer = Consumer({**client_config(settings), "group.id": uuid.uuid4().hex,
-                         "enable.auto.commit": False})  # fmt: skip
+    consumer = Consumer(
+        {**client_config(settings), "group.id": uuid.uuid4().hex, "enable.auto.commit": False}
+    )
     consumer.assign([TopicPartition(t, p, 0) for t in topics for p in range(3)])
     seen: dict[str, set] = {t: set() for t in topics}
     began = last_new = time.monotonic()
@@ -74,8 +80,9 @@ def post_mixed_events(local_stack: Stack, tag: str) -> set[str]:
         assert call(api, "POST", "/api/v1/events", event)[0] == 201
         ids.add(uid)
     with connect(local_stack.settings) as conn:  # updates and deletes must not be routed
-        conn.execute("UPDATE business_events SET event_name = event_name WHERE id = %s",
-                     (f"evt-{tag}-0",))  # fmt: skip
+        conn.execute(
+            "UPDATE business_events SET event_name = event_name WHERE id = %s", (f"evt-{tag}-0",)
+        )
         conn.execute("DELETE FROM business_events WHERE id = %s", (f"evt-{tag}-2",))
     return ids
 
@@ -106,21 +113,27 @@ def test_every_event_lands_exactly_where_the_filters_say(local_stack: Stack, dep
     assert sum(len(v) for v in expected.values()) == 8  # Other x2 goes nowhere
 
 
-def test_a_changed_filter_redeployed_changes_the_routing(local_stack: Stack, deployed,
-                                                         tmp_path: Path) -> None:  # fmt: skip
+def test_a_changed_filter_redeployed_changes_the_routing(
+    local_stack: Stack, deployed, tmp_path: Path
+) -> None:
     settings = deployed
     changed = tmp_path / "filters.yaml"
-    changed.write_text(FILTERS_FILE.read_text().replace(
-        "operator: equals\n        value: CarCreated",
-        "operator: in\n        value: [CarCreated, Other]"))  # fmt: skip
+    changed.write_text(
+        FILTERS_FILE.read_text().replace(
+            "operator: equals\n        value: CarCreated",
+            "operator: in\n        value: [CarCreated, Other]",
+        )
+    )
     backend = statement_backend(settings)
     before = {n: backend.status(n).detail for n in backend.names()}
     report = redeploy(compile_for(settings, changed), backend, TopicAdmin(settings), 3)
     assert report.ok, report.failed
     assert {c.name: c.action for c in report.changes} == {
-        "cdc-filter-loan-created": "unchanged", "cdc-filter-loan-payment-submitted": "unchanged",
-        "cdc-filter-service-events": "unchanged", "cdc-filter-car-created": "replace",
-    }  # fmt: skip
+        "cdc-filter-loan-created": "unchanged",
+        "cdc-filter-loan-payment-submitted": "unchanged",
+        "cdc-filter-service-events": "unchanged",
+        "cdc-filter-car-created": "replace",
+    }
     after = {n: backend.status(n).detail for n in backend.names()}
     assert after["cdc-filter-loan-created"] == before["cdc-filter-loan-created"]  # not touched
     assert after["cdc-filter-car-created"] != before["cdc-filter-car-created"]
@@ -128,8 +141,11 @@ def test_a_changed_filter_redeployed_changes_the_routing(local_stack: Stack, dep
     tag = uuid.uuid4().hex[:8]
     ids = post_mixed_events(local_stack, tag)
     copies: dict[str, dict[str, int]] = {}
-    topics = ["filtered-car-created-events", "filtered-loan-created-events",
-              "filtered-service-events"]  # fmt: skip
+    topics = [
+        "filtered-car-created-events",
+        "filtered-loan-created-events",
+        "filtered-service-events",
+    ]
     wanted = {
         "filtered-car-created-events": {f"evt-{tag}-{i}" for i in (2, 4, 7, 9)},
         "filtered-loan-created-events": {f"evt-{tag}-0", f"evt-{tag}-5"},
@@ -142,8 +158,7 @@ def test_a_changed_filter_redeployed_changes_the_routing(local_stack: Stack, dep
     assert copies["filtered-loan-created-events"] == {f"evt-{tag}-0": 1, f"evt-{tag}-5": 1}
     assert copies["filtered-service-events"] == {f"evt-{tag}-3": 1, f"evt-{tag}-8": 1}
 
-    dry = redeploy(compile_for(settings, changed), backend, TopicAdmin(settings), 3,
-                   dry_run=True)  # fmt: skip
+    dry = redeploy(compile_for(settings, changed), backend, TopicAdmin(settings), 3, dry_run=True)
     assert {c.action for c in dry.changes} == {"unchanged"} and dry.deployed == {}
 
 
@@ -187,8 +202,9 @@ def test_redeploy_job_dry_run_reports_the_plan(deployed) -> None:
     assert (car["action"], car["why"], car["phase"]) == ("replace", "its SQL changed", "RUNNING")
 
 
-def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deployed,
-                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_the_whole_pipeline_accounts_for_every_event(
+    local_stack: Stack, deployed, tmp_path: Path
+) -> None:
     """Producer API → PostgreSQL → Debezium → raw → Flink → filtered topics → the four consumers,
     across a connector restart and a consumer restart mid-stream: every event routed to a
     consumer is processed by it at least once."""
@@ -223,15 +239,17 @@ def test_the_whole_pipeline_accounts_for_every_event(local_stack: Stack, deploye
         raw = raw_records(settings, ids, timeout_s=90)
         filters = {f.output_topic: f for f in load_filters(FILTERS_FILE).active}
         expected = {
-            c.name: {uid for uid, records in raw.items() for r in records
-                     if matches(filters[c.topic], r)}
+            c.name: {
+                uid for uid, records in raw.items() for r in records if matches(filters[c.topic], r)
+            }
             for c in specs
-        }  # fmt: skip
+        }
         assert sum(map(len, expected.values())) == 24  # 3 rounds x 8 routed events
         deadline = time.monotonic() + 120
         while True:
-            processed = {n: set(p.read_text().split()) if p.exists() else set()
-                         for n, p in logs.items()}  # fmt: skip
+            processed = {
+                n: set(p.read_text().split()) if p.exists() else set() for n, p in logs.items()
+            }
             missing = {n: expected[n] - processed[n] for n in expected}
             if not any(missing.values()):
                 break
@@ -258,9 +276,11 @@ def test_a_regex_java_cannot_compile_is_refused_before_deploying(local_stack: St
         "filters:\n  - name: named_group\n    outputTopic: filtered-x\n    conditions:\n"
         "      - {field: event_type, operator: matches, value: '(?P<kind>Loan).*'}\n"
     )
-    compiled = compile_filters(ff, Target.APACHE_FLINK, settings.names.raw_topic,
-                               settings.kafka.bootstrap_servers or "")  # fmt: skip
+    compiled = compile_filters(
+        ff, Target.APACHE_FLINK, settings.names.raw_topic, settings.kafka.bootstrap_servers or ""
+    )
     s = compiled.statements[0]
-    error = statement_backend(settings).validate(s.name, [compiled.source_ddl, s.sink_ddl],
-                                                 s.insert)  # fmt: skip
+    error = statement_backend(settings).validate(
+        s.name, [compiled.source_ddl, s.sink_ddl], s.insert
+    )
     assert error is not None and "PatternSyntaxException" in error

@@ -73,7 +73,7 @@ def status_from_rest(body: dict[str, Any]) -> ConnectorStatus:
                 t.get("state", "UNKNOWN"),
                 t.get("worker_id", ""),
                 t.get("trace") or t.get("msg") or "",
-            )  # fmt: skip
+            )
             for t in body.get("tasks", [])
         ],
         worker_id=connector.get("worker_id", ""),
@@ -127,8 +127,9 @@ class KafkaConnectBackend(_RestConnector):
 
     kind = "kafka_connect"
 
-    def __init__(self, base_url: str, name: str, http: httpx.Client | None = None,
-                 **retry: Any) -> None:  # fmt: skip
+    def __init__(
+        self, base_url: str, name: str, http: httpx.Client | None = None, **retry: Any
+    ) -> None:
         self._base = f"{base_url.rstrip('/')}/connectors/{name}"
         self._name = name
         self._rest = RetryingRest(http or httpx.Client(timeout=15), **retry)
@@ -162,9 +163,17 @@ class ConfluentCloudBackend(_RestConnector):
 
     kind = "confluent_cloud"
 
-    def __init__(self, base_url: str, environment: str, cluster: str, name: str,
-                 api_key: str, api_secret: str, http: httpx.Client | None = None,
-                 **retry: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        environment: str,
+        cluster: str,
+        name: str,
+        api_key: str,
+        api_secret: str,
+        http: httpx.Client | None = None,
+        **retry: Any,
+    ) -> None:
         self._base = (
             f"{base_url.rstrip('/')}/connect/v1/environments/{environment}"
             f"/clusters/{cluster}/connectors/{name}"
@@ -207,20 +216,29 @@ def connector_backend(settings: Settings) -> ConnectorBackend:
     if c.backend == "kafka_connect":
         if not c.connect_url:
             raise ConnectorError("connector.backend=kafka_connect needs connector.connect_url")
-        return KafkaConnectBackend(c.connect_url, c.name,
-                                   httpx.Client(timeout=c.request_timeout_s), **retry)  # fmt: skip
+        return KafkaConnectBackend(
+            c.connect_url, c.name, httpx.Client(timeout=c.request_timeout_s), **retry
+        )
     if c.backend == "confluent_cloud":
-        if not (c.confluent_environment and c.confluent_cluster and c.confluent_api_key
-                and c.confluent_api_secret):  # fmt: skip
+        if not (
+            c.confluent_environment
+            and c.confluent_cluster
+            and c.confluent_api_key
+            and c.confluent_api_secret
+        ):
             raise ConnectorError(
                 "connector.backend=confluent_cloud needs connector.confluent_environment,"
                 " confluent_cluster, confluent_api_key and confluent_api_secret"
             )
         return ConfluentCloudBackend(
-            c.confluent_url, c.confluent_environment, c.confluent_cluster, c.name,
-            c.confluent_api_key.get_secret_value(), c.confluent_api_secret.get_secret_value(),
+            c.confluent_url,
+            c.confluent_environment,
+            c.confluent_cluster,
+            c.name,
+            c.confluent_api_key.get_secret_value(),
+            c.confluent_api_secret.get_secret_value(),
             **retry,
-        )  # fmt: skip
+        )
     from cdc_ops.connector.embedded import EmbeddedBackend
 
     return EmbeddedBackend(settings)

@@ -56,8 +56,9 @@ class EmbeddedBackend:
                 worker.get("error")
                 or f"worker process {record.pid} exited; see {component.log_path}"
             )
-            return ConnectorStatus(self._name, FAILED, [TaskStatus(0, FAILED, "embedded", trace)],
-                                   "embedded", trace)  # fmt: skip
+            return ConnectorStatus(
+                self._name, FAILED, [TaskStatus(0, FAILED, "embedded", trace)], "embedded", trace
+            )
         state = worker.get("state", "STARTING")
         task_state = (
             RUNNING if state == RUNNING else ("UNASSIGNED" if state == "STARTING" else state)
@@ -83,5 +84,9 @@ class EmbeddedBackend:
 
     def offsets(self) -> list[dict[str, Any]]:
         slot = observe_slot(self._settings)
-        return [{"partition": {"slot": slot.name},
-                 "offset": {"confirmed_flush_lsn": slot.confirmed_flush_lsn}}]  # fmt: skip
+        return [
+            {
+                "partition": {"slot": slot.name},
+                "offset": {"confirmed_flush_lsn": slot.confirmed_flush_lsn},
+            }
+        ]

@@ -57,17 +57,21 @@ def connector_health(
     trace = status.trace or next((t.trace for t in status.failed_tasks if t.trace), "")
     if memory.restarts >= max_restarts:
         alert = Alert(
-            "connector_health", key, Severity.CRITICAL,
+            "connector_health",
+            key,
+            Severity.CRITICAL,
             f"CDC connector {status.name} still failing after {memory.restarts} restarts ({what})",
-            details=trace[:2000], values={"state": status.state, "restarts": memory.restarts},
+            details=trace[:2000],
+            values={"state": status.state, "restarts": memory.restarts},
             runbook=f"{runbook}#connector-failed" if runbook else "",
-        )  # fmt: skip
+        )
         return HealthDecision(False, f"gave up after {memory.restarts} restarts", memory, [alert])
     wait = backoff(memory.restarts, cap_s)
     last = datetime.fromisoformat(memory.last_restart_at) if memory.last_restart_at else None
     if last is not None and now - last < wait:
-        return HealthDecision(False, f"{what}; next restart after {last + wait:%H:%M:%S}",
-                              memory, [])  # fmt: skip
+        return HealthDecision(
+            False, f"{what}; next restart after {last + wait:%H:%M:%S}", memory, []
+        )
     return HealthDecision(
         True,
         f"{what}; restart {memory.restarts + 1} of {max_restarts}",

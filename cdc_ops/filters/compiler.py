@@ -164,26 +164,42 @@ def _source_ddl(target: Target, raw_topic: str, bootstrap: str) -> str:
     cols = RAW_COLUMNS if target is Target.CONFLUENT_NO_OP else (*RAW_COLUMNS, *CDC_COLUMNS)
     if target is Target.APACHE_FLINK:
         options = {
-            "connector": "kafka", "topic": raw_topic, "properties.bootstrap.servers": bootstrap,
-            "properties.group.id": "cdc-ops-filters", "scan.startup.mode": "group-offsets",
-            "properties.auto.offset.reset": "earliest", "format": "json",
+            "connector": "kafka",
+            "topic": raw_topic,
+            "properties.bootstrap.servers": bootstrap,
+            "properties.group.id": "cdc-ops-filters",
+            "scan.startup.mode": "group-offsets",
+            "properties.auto.offset.reset": "earliest",
+            "format": "json",
             "json.ignore-parse-errors": "true",
-        }  # fmt: skip
+        }
     else:
-        options = {"connector": "confluent", "value.format": "json-registry",
-                   "scan.startup.mode": "earliest-offset"}  # fmt: skip
-    return (f"CREATE TABLE IF NOT EXISTS {ident(raw_topic)} (\n{_columns(cols)}\n)"
-            f" WITH (\n{_with(options)}\n);")  # fmt: skip
+        options = {
+            "connector": "confluent",
+            "value.format": "json-registry",
+            "scan.startup.mode": "earliest-offset",
+        }
+    return (
+        f"CREATE TABLE IF NOT EXISTS {ident(raw_topic)} (\n{_columns(cols)}\n)"
+        f" WITH (\n{_with(options)}\n);"
+    )
 
 
 def _sink_ddl(target: Target, topic: str, bootstrap: str) -> str:
     if target is Target.APACHE_FLINK:
-        options = {"connector": "kafka", "topic": topic, "properties.bootstrap.servers": bootstrap,
-                   "format": "json", "sink.delivery-guarantee": "at-least-once"}  # fmt: skip
+        options = {
+            "connector": "kafka",
+            "topic": topic,
+            "properties.bootstrap.servers": bootstrap,
+            "format": "json",
+            "sink.delivery-guarantee": "at-least-once",
+        }
     else:
         options = {"connector": "confluent", "value.format": "json-registry"}
-    return (f"CREATE TABLE IF NOT EXISTS {ident(topic)} (\n{_columns(SINK_COLUMNS)}\n)"
-            f" WITH (\n{_with(options)}\n);")  # fmt: skip
+    return (
+        f"CREATE TABLE IF NOT EXISTS {ident(topic)} (\n{_columns(SINK_COLUMNS)}\n)"
+        f" WITH (\n{_with(options)}\n);"
+    )
 
 
 def _insert(f: Filter, target: Target, raw_topic: str) -> str:
@@ -198,8 +214,10 @@ def _insert(f: Filter, target: Target, raw_topic: str) -> str:
         group = literal(f"cdc-ops-{statement_name(f)}")
         source += f" /*+ OPTIONS('properties.group.id' = {group}) */"
     select = ",\n    ".join([*flat, *meta])
-    return (f"INSERT INTO {ident(f.output_topic)}\nSELECT\n    {select}\nFROM {source}\n"
-            f"WHERE {where_sql(f, target)};")  # fmt: skip
+    return (
+        f"INSERT INTO {ident(f.output_topic)}\nSELECT\n    {select}\nFROM {source}\n"
+        f"WHERE {where_sql(f, target)};"
+    )
 
 
 def fingerprint(filters: FilterFile) -> str:
@@ -207,16 +225,21 @@ def fingerprint(filters: FilterFile) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def compile_filters(filters: FilterFile, target: Target, raw_topic: str = "raw-business-events",
-                    bootstrap: str = BOOTSTRAP_PLACEHOLDER) -> Compiled:  # fmt: skip
+def compile_filters(
+    filters: FilterFile,
+    target: Target,
+    raw_topic: str = "raw-business-events",
+    bootstrap: str = BOOTSTRAP_PLACEHOLDER,
+) -> Compiled:
     statements = [
         Statement(
             statement_name(f),
             f,
             _sink_ddl(target, f.output_topic, bootstrap),
             _insert(f, target, raw_topic),
-        )  # fmt: skip
+        )
         for f in filters.active
     ]
-    return Compiled(target, _source_ddl(target, raw_topic, bootstrap), statements,
-                    fingerprint(filters))  # fmt: skip
+    return Compiled(
+        target, _source_ddl(target, raw_topic, bootstrap), statements, fingerprint(filters)
+    )

@@ -47,6 +47,6 @@ def diff(filters_file: Path = FILTERS_FILE, out_dir: Path = GENERATED_DIR) -> st
                 text.splitlines(keepends=True),
                 f"{path.name} (committed)",
                 f"{path.name} (from filters.yaml)",
-            )  # fmt: skip
+            )
         )
     return "".join(chunks)

@@ -44,8 +44,12 @@ class Operator(StrEnum):
     IS_NOT_NULL = "isNotNull"
 
 
-NUMERIC = {Operator.GREATER_THAN, Operator.LESS_THAN, Operator.GREATER_THAN_OR_EQUAL,
-           Operator.LESS_THAN_OR_EQUAL}  # fmt: skip
+NUMERIC = {
+    Operator.GREATER_THAN,
+    Operator.LESS_THAN,
+    Operator.GREATER_THAN_OR_EQUAL,
+    Operator.LESS_THAN_OR_EQUAL,
+}
 Scalar = str | int | float | bool
 
 

@@ -30,8 +30,12 @@ def base_name(name: str) -> str:
 class CloudStatementBackend:
     kind = "confluent_cloud"
 
-    def __init__(self, client: ConfluentCloudStatements, prefix: str = "cdc-filter-",
-                 start_timeout_s: float = 300) -> None:  # fmt: skip
+    def __init__(
+        self,
+        client: ConfluentCloudStatements,
+        prefix: str = "cdc-filter-",
+        start_timeout_s: float = 300,
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._timeout = start_timeout_s
@@ -62,8 +66,9 @@ class CloudStatementBackend:
     def deploy(self, name: str, ddl: list[str], insert: str) -> StatementState:
         old = self._live().get(name)
         version = f"{name}-{int(time.time() * 1000)}"
-        self._client.create(version, insert.rstrip().rstrip(";"),
-                            offsets_from=old.name if old else None)  # fmt: skip
+        self._client.create(
+            version, insert.rstrip().rstrip(";"), offsets_from=old.name if old else None
+        )
         try:
             running = self._client.wait_running(version, self._timeout)
         except StatementError:
@@ -71,8 +76,9 @@ class CloudStatementBackend:
             raise
         if old is not None:
             self._client.stop(old.name)
-        return StatementState(name, running.phase, f"version {version}", running.sql,
-                              running.offsets)  # fmt: skip
+        return StatementState(
+            name, running.phase, f"version {version}", running.sql, running.offsets
+        )
 
     def stop(self, name: str) -> None:
         live = self._live().get(name)

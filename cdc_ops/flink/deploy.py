@@ -122,13 +122,16 @@ def statement_backend(settings: Settings) -> StatementBackend:
     f = settings.flink
     if f.backend == "confluent_cloud":
         needed = {
-            "confluent_url": f.confluent_url, "confluent_organization": f.confluent_organization,
+            "confluent_url": f.confluent_url,
+            "confluent_organization": f.confluent_organization,
             "confluent_environment": f.confluent_environment,
             "confluent_compute_pool": f.confluent_compute_pool,
-            "confluent_principal": f.confluent_principal, "confluent_catalog": f.confluent_catalog,
-            "confluent_database": f.confluent_database, "confluent_api_key": f.confluent_api_key,
+            "confluent_principal": f.confluent_principal,
+            "confluent_catalog": f.confluent_catalog,
+            "confluent_database": f.confluent_database,
+            "confluent_api_key": f.confluent_api_key,
             "confluent_api_secret": f.confluent_api_secret,
-        }  # fmt: skip
+        }
         missing = [f"flink.{k}" for k, v in needed.items() if not v]
         if missing:
             raise StatementError(f"flink.backend=confluent_cloud needs {', '.join(missing)}")
@@ -136,11 +139,16 @@ def statement_backend(settings: Settings) -> StatementBackend:
         from cdc_ops.flink.statements import ConfluentCloudStatements
 
         client = ConfluentCloudStatements(
-            f.confluent_url, f.confluent_organization, f.confluent_environment,
-            f.confluent_compute_pool, f.confluent_principal, f.confluent_catalog,
-            f.confluent_database, f.confluent_api_key.get_secret_value(),
+            f.confluent_url,
+            f.confluent_organization,
+            f.confluent_environment,
+            f.confluent_compute_pool,
+            f.confluent_principal,
+            f.confluent_catalog,
+            f.confluent_database,
+            f.confluent_api_key.get_secret_value(),
             f.confluent_api_secret.get_secret_value(),
-        )  # type: ignore[arg-type]  # fmt: skip
+        )  # type: ignore[arg-type]
         return CloudStatementBackend(client, start_timeout_s=f.start_timeout_s)
     raise StatementError(
         "redeploying through flink.backend=sql_gateway is not wired to the deploy plan; its"
@@ -155,5 +163,6 @@ def compile_for(settings: Settings, filters_file: Path | None = None) -> Compile
 
     filters = load_filters(filters_file or FILTERS_FILE)
     target = Target(settings.flink.target or "apache-flink")
-    return compile_filters(filters, target, settings.names.raw_topic,
-                           bootstrap=settings.kafka.bootstrap_servers or "")  # fmt: skip
+    return compile_filters(
+        filters, target, settings.names.raw_topic, bootstrap=settings.kafka.bootstrap_servers or ""
+    )

@@ -25,8 +25,9 @@ JOB_SCRIPT = Path(__file__).resolve().parent / "local_job.py"
 class LocalFlinkStatements:
     kind = "local"
 
-    def __init__(self, settings: Settings, python: Path | None = None,
-                 start_timeout_s: float = 120) -> None:  # fmt: skip
+    def __init__(
+        self, settings: Settings, python: Path | None = None, start_timeout_s: float = 120
+    ) -> None:
         self._root = settings.state_dir / "flink"
         self._python = python or PROJECT_ROOT / ".venv-flink" / "bin" / "python"
         self._timeout = start_timeout_s
@@ -72,13 +73,25 @@ class LocalFlinkStatements:
         work = self._dir(name)
         work.mkdir(parents=True, exist_ok=True)
         spec = work / "validate.json"
-        spec.write_text(json.dumps({"name": name, "ddl": ddl, "insert": insert,
-                                    "regexes": regex_literals(insert)}))  # fmt: skip
+        spec.write_text(
+            json.dumps(
+                {"name": name, "ddl": ddl, "insert": insert, "regexes": regex_literals(insert)}
+            )
+        )
         out = subprocess.run(
-            [str(self._python), str(JOB_SCRIPT), "--spec", str(spec), "--work-dir", str(work),
-             "--explain"],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                str(self._python),
+                str(JOB_SCRIPT),
+                "--spec",
+                str(spec),
+                "--work-dir",
+                str(work),
+                "--explain",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
         if out.returncode != 0 or not lines:
             return f"validation did not run: {(out.stderr or out.stdout).strip()[-1000:]}"
@@ -99,10 +112,18 @@ class LocalFlinkStatements:
         old = self._record(name)
         record = spawn(
             name,
-            [str(self._python), str(JOB_SCRIPT), "--spec", str(spec), "--work-dir", str(work),
-             "--status", str(status_file)],
+            [
+                str(self._python),
+                str(JOB_SCRIPT),
+                "--spec",
+                str(spec),
+                "--work-dir",
+                str(work),
+                "--status",
+                str(status_file),
+            ],
             work / "job.log",
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + self._timeout
         while True:
             state = _read(status_file).get("state")

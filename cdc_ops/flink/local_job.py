@@ -96,8 +96,7 @@ def main() -> int:
     while True:
         state = str(client.get_job_status().result()).rsplit(".", 1)[-1]
         if state in ("FAILED", "CANCELED", "FINISHED"):
-            write_status(args.status, state="FAILED" if state == "FAILED" else state,
-                         job_id=job_id)  # fmt: skip
+            write_status(args.status, state="FAILED" if state == "FAILED" else state, job_id=job_id)
             return 1 if state == "FAILED" else 0
         write_status(args.status, state=state, job_id=job_id)
         time.sleep(2)

@@ -41,20 +41,34 @@ class ConfluentCloudStatements:
 
     kind = "confluent_cloud"
 
-    def __init__(self, base_url: str, organization: str, environment: str, compute_pool: str,
-                 principal: str, catalog: str, database: str, api_key: str, api_secret: str,
-                 http: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep,
-                 **retry: Any) -> None:  # fmt: skip
-        self._base = (f"{base_url.rstrip('/')}/sql/v1/organizations/{organization}"
-                      f"/environments/{environment}/statements")  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        organization: str,
+        environment: str,
+        compute_pool: str,
+        principal: str,
+        catalog: str,
+        database: str,
+        api_key: str,
+        api_secret: str,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **retry: Any,
+    ) -> None:
+        self._base = (
+            f"{base_url.rstrip('/')}/sql/v1/organizations/{organization}"
+            f"/environments/{environment}/statements"
+        )
         self._organization, self._environment = organization, environment
         self._pool, self._principal = compute_pool, principal
         self._catalog, self._database = catalog, database
         self._sleep = sleep
         self._rest = RetryingRest(
             http or httpx.Client(timeout=30, auth=httpx.BasicAuth(api_key, api_secret)),
-            sleep=sleep, **retry,
-        )  # fmt: skip
+            sleep=sleep,
+            **retry,
+        )
 
     def _state(self, body: dict[str, Any]) -> StatementState:
         status = body.get("status", {})
@@ -91,9 +105,14 @@ class ConfluentCloudStatements:
             "name": name,
             "organization_id": self._organization,
             "environment_id": self._environment,
-            "spec": {"statement": sql, "compute_pool_id": self._pool,
-                     "principal": self._principal, "properties": properties, "stopped": False},
-        }  # fmt: skip
+            "spec": {
+                "statement": sql,
+                "compute_pool_id": self._pool,
+                "principal": self._principal,
+                "properties": properties,
+                "stopped": False,
+            },
+        }
         return self._state(self._rest.request("POST", self._base, json=body).json())
 
     def stop(self, name: str) -> StatementState:
@@ -115,8 +134,9 @@ class ConfluentCloudStatements:
             if state.phase in TERMINAL_FAILURE or state.phase in ("COMPLETED", "STOPPED"):
                 raise StatementError(f"statement {name} is {state.phase}: {state.detail}")
             if time.monotonic() > deadline:
-                raise StatementError(f"statement {name} not RUNNING after {timeout_s:.0f}s"
-                                     f" ({state.phase})")  # fmt: skip
+                raise StatementError(
+                    f"statement {name} not RUNNING after {timeout_s:.0f}s ({state.phase})"
+                )
             self._sleep(poll_s)
 
 
@@ -126,8 +146,13 @@ class SqlGatewayStatements:
 
     kind = "sql_gateway"
 
-    def __init__(self, base_url: str, http: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep, **retry: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **retry: Any,
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._rest = RetryingRest(http or httpx.Client(timeout=30), sleep=sleep, **retry)
         self._sleep = sleep
@@ -135,16 +160,18 @@ class SqlGatewayStatements:
 
     def session(self) -> str:
         if self._session is None:
-            answer = self._rest.request("POST", f"{self._base}/v1/sessions",
-                                        json={"sessionName": "cdc-ops"}).json()  # fmt: skip
+            answer = self._rest.request(
+                "POST", f"{self._base}/v1/sessions", json={"sessionName": "cdc-ops"}
+            ).json()
             self._session = answer["sessionHandle"]
         return self._session
 
     def execute(self, sql: str, timeout_s: float = 120) -> list[list[Any]]:
         """Run one statement; wait for its operation; return the rows of its first result page."""
         s = self.session()
-        op = self._rest.request("POST", f"{self._base}/v1/sessions/{s}/statements",
-                                json={"statement": sql}).json()["operationHandle"]  # fmt: skip
+        op = self._rest.request(
+            "POST", f"{self._base}/v1/sessions/{s}/statements", json={"statement": sql}
+        ).json()["operationHandle"]
         deadline = time.monotonic() + timeout_s
         while True:
             status = self._rest.request(

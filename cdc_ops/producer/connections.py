@@ -129,8 +129,16 @@ def deadline(conn: psycopg.Connection, seconds: float) -> Iterator[threading.Eve
 class PooledDatabase:
     """A lazily opened psycopg pool whose failures are classified for the API."""
 
-    def __init__(self, conninfo: str, credentials: Credentials, *, max_size: int,
-                 timeout_s: float, query_timeout_s: float, name: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        conninfo: str,
+        credentials: Credentials,
+        *,
+        max_size: int,
+        timeout_s: float,
+        query_timeout_s: float,
+        name: str,
+    ) -> None:
         self._timeout_s = timeout_s
         self._query_timeout_s = query_timeout_s
         # the pool connects on its own threads; the last failure tells a refused password
@@ -225,12 +233,22 @@ def postgres_database(settings: Settings) -> PooledDatabase:
     """Aurora PostgreSQL through its proxy endpoint (PgBouncer locally)."""
     settings.require("database.proxy_host", *password_keys(settings))
     db, api = settings.database, settings.producer_api
-    conninfo = make_conninfo(host=db.proxy_host, port=db.proxy_port, dbname=db.name, user=db.user,
-                             connect_timeout=db.connect_timeout_s,
-                             application_name="producer-api-pg")  # fmt: skip
-    return PooledDatabase(conninfo, password_credentials(settings), max_size=api.pool_max_size,
-                          timeout_s=api.pool_timeout_s, query_timeout_s=api.query_timeout_s,
-                          name="producer-api-pg")  # fmt: skip
+    conninfo = make_conninfo(
+        host=db.proxy_host,
+        port=db.proxy_port,
+        dbname=db.name,
+        user=db.user,
+        connect_timeout=db.connect_timeout_s,
+        application_name="producer-api-pg",
+    )
+    return PooledDatabase(
+        conninfo,
+        password_credentials(settings),
+        max_size=api.pool_max_size,
+        timeout_s=api.pool_timeout_s,
+        query_timeout_s=api.query_timeout_s,
+        name="producer-api-pg",
+    )
 
 
 def dsql_database(settings: Settings) -> PooledDatabase:
@@ -238,14 +256,25 @@ def dsql_database(settings: Settings) -> PooledDatabase:
     dsql, api, db = settings.dsql, settings.producer_api, settings.database
     if not dsql.host:
         raise DatabaseUnavailable("dsql.host is not set (env CDC_OPS_DSQL__HOST)")
-    conninfo = make_conninfo(host=dsql.host, port=dsql.port, dbname=dsql.database, user=dsql.user,
-                             connect_timeout=db.connect_timeout_s, sslmode=dsql.sslmode,
-                             application_name="producer-api-dsql")  # fmt: skip
+    conninfo = make_conninfo(
+        host=dsql.host,
+        port=dsql.port,
+        dbname=dsql.database,
+        user=dsql.user,
+        connect_timeout=db.connect_timeout_s,
+        sslmode=dsql.sslmode,
+        application_name="producer-api-dsql",
+    )
     credentials = (
         ReusedPassword(dsql_token_generator(settings), dsql.token_reuse_s)
         if dsql.auth == "iam"
         else password_credentials(settings)
     )
-    return PooledDatabase(conninfo, credentials, max_size=api.pool_max_size,
-                          timeout_s=api.pool_timeout_s, query_timeout_s=api.query_timeout_s,
-                          name="producer-api-dsql")  # fmt: skip
+    return PooledDatabase(
+        conninfo,
+        credentials,
+        max_size=api.pool_max_size,
+        timeout_s=api.pool_timeout_s,
+        query_timeout_s=api.query_timeout_s,
+        name="producer-api-dsql",
+    )

@@ -75,8 +75,9 @@ class ConnectorComponent(Component):
 
         pg = PostgresComponent(self.settings)  # the slot lives on the stack's PostgreSQL
         try:
-            with psycopg.connect(pg.superuser_conninfo(self.settings.database.name),
-                                 connect_timeout=2) as conn:  # fmt: skip
+            with psycopg.connect(
+                pg.superuser_conninfo(self.settings.database.name), connect_timeout=2
+            ) as conn:
                 return bool(read_slot(conn, self.settings.names.replication_slot).active)
         except psycopg.OperationalError:
             return False

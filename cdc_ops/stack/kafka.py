@@ -38,10 +38,13 @@ class KafkaComponent(Component):
         return [
             str(tansu_binary()),
             "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
-        ]  # fmt: skip
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
 
     def _admin(self) -> TopicAdmin:
         return TopicAdmin(self.settings)

@@ -61,8 +61,10 @@ class PostgresComponent(Component):
             result = subprocess.run(
                 [
                     self._bin("initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
                     "--auth-local=trust",
                     "--auth-host=scram-sha-256",
                     "--encoding=UTF8",
@@ -71,7 +73,7 @@ class PostgresComponent(Component):
                 user=self.run_as,
                 capture_output=True,
                 text=True,
-            )  # fmt: skip
+            )
             if result.returncode != 0:
                 raise StackError(f"postgres: initdb failed:\n{result.stderr.strip()}")
             with open(self.data_dir / "postgresql.conf", "a") as conf:

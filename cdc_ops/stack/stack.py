@@ -121,8 +121,13 @@ class Stack:
         timeout = self.settings.local.ready_timeout_s
         record = self.record(component)
         if record is not None and is_alive(record):
-            wait_until(component.ready, timeout_s=timeout, what=component.name,
-                       alive=lambda: is_alive(record), log_path=component.log_path)  # fmt: skip
+            wait_until(
+                component.ready,
+                timeout_s=timeout,
+                what=component.name,
+                alive=lambda: is_alive(record),
+                log_path=component.log_path,
+            )
             component.after_ready()
             say(f"{component.name}: already running (pid {record.pid})")
             return UpResult(component.name, "already running", time.monotonic() - began, record.pid)
@@ -130,12 +135,22 @@ class Stack:
         action = "restarted" if record is not None else "started"
         say(f"{component.name}: starting on {component.address}")
         component.prepare()
-        record = spawn(component.name, component.argv(), component.log_path,
-                       user=component.run_as, env=component.env())  # fmt: skip
+        record = spawn(
+            component.name,
+            component.argv(),
+            component.log_path,
+            user=component.run_as,
+            env=component.env(),
+        )
         record.save(component.record_path)
         try:
-            wait_until(component.ready, timeout_s=timeout, what=component.name,
-                       alive=lambda: is_alive(record), log_path=component.log_path)  # fmt: skip
+            wait_until(
+                component.ready,
+                timeout_s=timeout,
+                what=component.name,
+                alive=lambda: is_alive(record),
+                log_path=component.log_path,
+            )
             component.after_ready()
         except Exception:
             # leave nothing half-started behind

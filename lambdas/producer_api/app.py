@@ -200,16 +200,26 @@ class ProducerApi:
             self._count("DatabaseUnavailable")
             try:
                 status = self.service.auto_starter.request_start()
-                log.warning("database unavailable; auto-start requested",
-                            extra={"auto_start": status, "cause": str(exc)})  # fmt: skip
+                log.warning(
+                    "database unavailable; auto-start requested",
+                    extra={"auto_start": status, "cause": str(exc)},
+                )
             except Exception:  # noqa: BLE001 - the client still gets its 503
                 log.exception("database unavailable and the auto-start request failed")
             retry = self.service.retry_after_s
             # the seed's body, word for word, and the header clients and proxies honour
-            body = {"error": "Service Temporarily Unavailable", "message": UNAVAILABLE_MESSAGE,
-                    "status": 503, "retry_after": retry}  # fmt: skip
-            return Response(503, content_types.APPLICATION_JSON, json.dumps(body),
-                            headers={"Retry-After": str(retry)})  # fmt: skip
+            body = {
+                "error": "Service Temporarily Unavailable",
+                "message": UNAVAILABLE_MESSAGE,
+                "status": 503,
+                "retry_after": retry,
+            }
+            return Response(
+                503,
+                content_types.APPLICATION_JSON,
+                json.dumps(body),
+                headers={"Retry-After": str(retry)},
+            )
 
         @app.exception_handler(ServiceError)
         def service_error(exc: ServiceError) -> Response:

@@ -83,11 +83,14 @@ def test_nothing_secret_leaves_in_a_payload() -> None:
         kafka={"api_key": "KAFKAKEY123", "api_secret": "kafka-secret-value"},
     )
     leaky = Alert(
-        "slot_lag", "slot/x", Severity.CRITICAL, "cannot connect",
+        "slot_lag",
+        "slot/x",
+        Severity.CRITICAL,
+        "cannot connect",
         details="connection to postgresql://cdc_ops:Sup3r-S3cret-PW@db:5432/x failed;"
         " password=hunter22 token: abc.def sasl.password kafka-secret-value",
         values={"dsn": "host=db password=Sup3r-S3cret-PW", "key": "KAFKAKEY123"},
-    )  # fmt: skip
+    )
     sent: list[dict[str, Any]] = []
 
     class Recorder:
@@ -124,11 +127,19 @@ class Flaky:
 def test_a_failing_destination_is_retried_with_backoff_and_never_raises() -> None:
     sleeps: list[float] = []
     recovers, dead = Flaky(failures=2), Flaky(failures=99)
-    results = deliver([Notification("firing", alert(), T)], [recovers, dead, LogDestination()],
-                      Scrubber([]), attempts=3, backoff_s=1.0, sleep=sleeps.append)  # fmt: skip
+    results = deliver(
+        [Notification("firing", alert(), T)],
+        [recovers, dead, LogDestination()],
+        Scrubber([]),
+        attempts=3,
+        backoff_s=1.0,
+        sleep=sleeps.append,
+    )
     assert [(r.destination, r.delivered, r.attempts) for r in results] == [
-        ("flaky", True, 3), ("flaky", False, 3), ("log", True, 1),
-    ]  # fmt: skip
+        ("flaky", True, 3),
+        ("flaky", False, 3),
+        ("log", True, 1),
+    ]
     assert results[1].error == "ConnectionError: endpoint unreachable"
     assert sleeps == [1.0, 2.0, 1.0, 2.0]  # doubling back-off, per destination
 

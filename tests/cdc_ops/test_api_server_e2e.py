@@ -27,7 +27,7 @@ def test_serve_answers_http_and_publishes_api_gateway_count(local_stack: Stack) 
                 "uuid": "evt-http-1",
                 "eventName": "CarCreated",
                 "eventType": "CarCreated",
-            },  # fmt: skip
+            },
             "eventBody": {"entities": [{"entityType": "Car", "entityId": "car-http-1"}]},
         }
         created = httpx.post(f"{base}/api/v1/events", json=event, timeout=10)

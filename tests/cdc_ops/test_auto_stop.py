@@ -34,8 +34,11 @@ def busy(requests: float = 12) -> Activity:
 
 
 def tags(action: str, at: datetime, reason: str = "r") -> dict[str, str]:
-    return {TAG_LAST_ACTION: action, TAG_LAST_ACTION_AT: at.isoformat(),
-            TAG_LAST_ACTION_REASON: reason}  # fmt: skip
+    return {
+        TAG_LAST_ACTION: action,
+        TAG_LAST_ACTION_AT: at.isoformat(),
+        TAG_LAST_ACTION_REASON: reason,
+    }
 
 
 def test_an_idle_available_test_cluster_is_stopped() -> None:

@@ -39,8 +39,12 @@ def rds(local_stack: Stack) -> Any:
 def cluster_id(rds: Any) -> Iterator[str]:
     """A fresh aurora-postgresql cluster in moto for each test."""
     name = f"auto-stop-{uuid.uuid4().hex[:8]}"
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql",
-                          MasterUsername="u", MasterUserPassword="password1")  # fmt: skip
+    rds.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="aurora-postgresql",
+        MasterUsername="u",
+        MasterUserPassword="password1",
+    )
     yield name
 
 
@@ -55,17 +59,31 @@ def setup(local_stack: Stack, rds: Any, cluster_id: str, clock: Clock, **policy:
     api_name = f"api-{cluster_id}"
     controller = ClusterController(rds, cluster_id, RdsPower(rds), clock)
     reader = ApiActivityReader(client("cloudwatch", local_stack.settings), api_name, 300)
-    kw = dict(environment="test", environments=("test",), window=3 * HOUR,
-              opt_out_tag="cdc-ops:auto-stop") | policy  # fmt: skip
+    kw = (
+        dict(
+            environment="test",
+            environments=("test",),
+            window=3 * HOUR,
+            opt_out_tag="cdc-ops:auto-stop",
+        )
+        | policy
+    )
     return controller, reader, Policy(**kw), api_name
 
 
 def requests_at(local_stack: Stack, api_name: str, at: datetime, count: int) -> None:
     client("cloudwatch", local_stack.settings).put_metric_data(
         Namespace="AWS/ApiGateway",
-        MetricData=[{"MetricName": "Count", "Dimensions": [{"Name": "ApiName", "Value": api_name}],
-                     "Timestamp": at, "Value": count, "Unit": "Count"}],
-    )  # fmt: skip
+        MetricData=[
+            {
+                "MetricName": "Count",
+                "Dimensions": [{"Name": "ApiName", "Value": api_name}],
+                "Timestamp": at,
+                "Value": count,
+                "Unit": "Count",
+            }
+        ],
+    )
 
 
 def status(rds: Any, cluster_id: str) -> str:
@@ -85,9 +103,12 @@ def test_the_seeds_hour_by_hour_example(local_stack, rds, cluster_id, t0) -> Non
         if offset < 3 * HOUR:
             assert run.decision.reason.startswith("25 API request(s) in the last 3h")
             assert status(rds, cluster_id) == "available"
-    assert seen == {HOUR: Action.KEEP_RUNNING, 2 * HOUR: Action.KEEP_RUNNING,
-                    3 * HOUR - timedelta(minutes=1): Action.KEEP_RUNNING,
-                    3 * HOUR: Action.STOP}  # fmt: skip
+    assert seen == {
+        HOUR: Action.KEEP_RUNNING,
+        2 * HOUR: Action.KEEP_RUNNING,
+        3 * HOUR - timedelta(minutes=1): Action.KEEP_RUNNING,
+        3 * HOUR: Action.STOP,
+    }
     assert status(rds, cluster_id) == "stopped"
     tags = controller.describe().tags
     assert tags[TAG_LAST_ACTION] == "stop"
@@ -103,9 +124,14 @@ def test_the_seeds_hour_by_hour_example(local_stack, rds, cluster_id, t0) -> Non
 def test_fail_safe_when_cloudwatch_is_unreachable(local_stack, rds, cluster_id, t0) -> None:
     clock = Clock(t0)
     controller, _, policy, api = setup(local_stack, rds, cluster_id, clock)
-    dead = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
-                        aws_access_key_id="x", aws_secret_access_key="y",
-                        config=Config(retries={"max_attempts": 1}, connect_timeout=1))  # fmt: skip
+    dead = boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
     run = run_auto_stop(controller, ApiActivityReader(dead, api, 300), policy, clock)
     assert run.decision.action is Action.KEEP_RUNNING
     assert run.decision.reason.startswith("fail safe: API activity could not be read")
@@ -116,8 +142,9 @@ def test_fail_safe_when_cloudwatch_is_unreachable(local_stack, rds, cluster_id, 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_environment_guard(local_stack, rds, cluster_id, t0, environment) -> None:
     clock = Clock(t0)
-    controller, reader, policy, _ = setup(local_stack, rds, cluster_id, clock,
-                                          environment=environment)  # fmt: skip
+    controller, reader, policy, _ = setup(
+        local_stack, rds, cluster_id, clock, environment=environment
+    )
     assert run_auto_stop(controller, reader, policy, clock).decision.action is Action.KEEP_RUNNING
     assert status(rds, cluster_id) == "available"
 
@@ -135,9 +162,13 @@ def test_opt_out_tag(local_stack, rds, cluster_id, t0) -> None:
 def test_unstoppable_clusters(local_stack, rds, cluster_id, t0) -> None:
     clock = Clock(t0)
     serverless = f"{cluster_id}-v1"
-    rds.create_db_cluster(DBClusterIdentifier=serverless, Engine="aurora-postgresql",
-                          EngineMode="serverless", MasterUsername="u",
-                          MasterUserPassword="password1")  # fmt: skip
+    rds.create_db_cluster(
+        DBClusterIdentifier=serverless,
+        Engine="aurora-postgresql",
+        EngineMode="serverless",
+        MasterUsername="u",
+        MasterUserPassword="password1",
+    )
     controller, reader, policy, _ = setup(local_stack, rds, serverless, clock)
     assert run_auto_stop(controller, reader, policy, clock).decision.reason == (
         "Aurora Serverless v1 clusters cannot be stopped"
@@ -156,8 +187,9 @@ def test_unstoppable_clusters(local_stack, rds, cluster_id, t0) -> None:
     )
     rds.delete_global_cluster(GlobalClusterIdentifier=f"g-{cluster_id}")
 
-    blue_green = rds.create_blue_green_deployment(BlueGreenDeploymentName=f"bg-{cluster_id}",
-                                                  Source=arn)["BlueGreenDeployment"]  # fmt: skip
+    blue_green = rds.create_blue_green_deployment(
+        BlueGreenDeploymentName=f"bg-{cluster_id}", Source=arn
+    )["BlueGreenDeployment"]
     run = run_auto_stop(controller, reader, policy, clock)
     assert run.decision.reason == (
         f"part of blue/green deployment {blue_green['BlueGreenDeploymentIdentifier']}:"
@@ -190,8 +222,10 @@ def test_stop_and_start_are_idempotent_and_auto_start_reports(local_stack, rds, 
     assert (first.performed, first.outcome) == (True, "stopped")
     assert (second.performed, second.outcome) == (False, "already stopped")
     assert auto_start(controller, "request") == {
-        "status": "started", "cluster_status": "stopped", "reason": "request",
-    }  # fmt: skip
+        "status": "started",
+        "cluster_status": "stopped",
+        "reason": "request",
+    }
     assert auto_start(controller, "request")["status"] == "already available"
     last = controller.describe().last_action
     assert last is not None and (last.action, last.reason) == ("start", "request")

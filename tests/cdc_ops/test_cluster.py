@@ -41,8 +41,11 @@ def test_rds_description_maps_to_state() -> None:
 
 def test_observer_follows_the_env_setting() -> None:
     assert isinstance(cluster_observer(load_settings()), LocalClusterObserver)
-    aws = load_settings(env="aws", database={"cluster_host": "h", "password": "p"},
-                        kafka={"bootstrap_servers": "b:9092"})  # fmt: skip
+    aws = load_settings(
+        env="aws",
+        database={"cluster_host": "h", "password": "p"},
+        kafka={"bootstrap_servers": "b:9092"},
+    )
     assert isinstance(cluster_observer(aws), RdsClusterObserver)
 
 
@@ -51,8 +54,10 @@ def test_rds_observer_against_moto(local_stack: Stack) -> None:
     settings = local_stack.settings
     state = RdsClusterObserver(settings).observe()
     assert (state.cluster_id, state.status, state.engine) == (
-        settings.names.cluster_id, "available", "aurora-postgresql",
-    )  # fmt: skip
+        settings.names.cluster_id,
+        "available",
+        "aurora-postgresql",
+    )
     assert state.members == (ClusterMember(f"{settings.names.cluster_id}-1", True),)
     other = settings.model_copy(deep=True)
     other.names.cluster_id = "no-such-cluster"

@@ -34,15 +34,21 @@ def test_producer_zip_is_self_contained_and_reproducible(tmp_path: Path) -> None
     root = tmp_path / "unzipped"
     zipfile.ZipFile(first).extractall(root)
     probe = subprocess.run(
-        [sys.executable, "-S", "-c",
-         "import sys; sys.path[:0] = [sys.argv[1]]\n"
-         "import lambdas.producer_api_pg.handler as h\n"
-         "assert callable(h.handler)\n"
-         "assert not {'dagster', 'pandas', 'confluent_kafka'} & set(sys.modules), sys.modules\n"
-         "print('ok')",
-         str(root)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-S",
+            "-c",
+            "import sys; sys.path[:0] = [sys.argv[1]]\n"
+            "import lambdas.producer_api_pg.handler as h\n"
+            "assert callable(h.handler)\n"
+            "assert not {'dagster', 'pandas', 'confluent_kafka'} & set(sys.modules), sys.modules\n"
+            "print('ok')",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "ok"
 

@@ -21,8 +21,9 @@ T = Thresholds()
 
 
 def figures(**kw: Any) -> ProxyFigures:
-    base = dict(proxy="p", observed_at=NOW, borrow_latency_ms=5.0, borrowed=1, max_allowed=10,
-                pinned=0)  # fmt: skip
+    base = dict(
+        proxy="p", observed_at=NOW, borrow_latency_ms=5.0, borrowed=1, max_allowed=10, pinned=0
+    )
     return ProxyFigures(**(base | kw))
 
 
@@ -66,11 +67,14 @@ def test_thresholds_come_from_settings() -> None:
 
 def test_newest_value_per_query_and_latency_in_ms() -> None:
     results = [
-        {"Id": "p0_latency", "Timestamps": [NOW - timedelta(minutes=2), NOW],
-         "Values": [900_000.0, 250_000.0]},
+        {
+            "Id": "p0_latency",
+            "Timestamps": [NOW - timedelta(minutes=2), NOW],
+            "Values": [900_000.0, 250_000.0],
+        },
         {"Id": "p0_borrowed", "Timestamps": [NOW], "Values": [9.0]},
         {"Id": "p0_allowed", "Timestamps": [NOW], "Values": [10.0]},
-    ]  # fmt: skip
+    ]
     (f,) = figures_from_results(["p"], results, NOW)
     assert (f.borrow_latency_ms, f.borrowed_ratio, f.pinned) == (250.0, 0.9, None)
 

@@ -48,8 +48,11 @@ def test_an_unconsumed_slot_shows_lag_growing(local_stack: Stack) -> None:
             conn.execute("SELECT pg_drop_replication_slot(%s)", (name,))
             conn.execute("DELETE FROM cars WHERE id LIKE 'lag-%%'")
     assert (first.state, first.plugin, first.active, first.wal_status) == (
-        "present", "pgoutput", False, "reserved",
-    )  # fmt: skip
+        "present",
+        "pgoutput",
+        False,
+        "reserved",
+    )
     assert second.lag_bytes > first.lag_bytes + 100_000  # 2000 rows of WAL at least
     assert second.retained_bytes >= second.lag_bytes
 

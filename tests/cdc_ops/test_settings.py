@@ -132,16 +132,21 @@ def test_ports_must_differ(clean_env: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"auto_stop": {"inactivity_window_h": -1}},
-         "auto_stop.inactivity_window_h: Input should be greater than 0 (got -1)"),
-        ({"names": {"environment": "staging"}},
-         "names.environment: Input should be 'dev', 'test' or 'prod' (got 'staging')"),
-        ({"auto_stop": {"environments": ["test", "prod"]}},
-         "auto_stop: auto_stop.environments may not include prod"),
-        ({"dsql": {"token_reuse_s": 900}},
-         "dsql: token_reuse_s must be shorter than token_ttl_s"),
+        (
+            {"auto_stop": {"inactivity_window_h": -1}},
+            "auto_stop.inactivity_window_h: Input should be greater than 0 (got -1)",
+        ),
+        (
+            {"names": {"environment": "staging"}},
+            "names.environment: Input should be 'dev', 'test' or 'prod' (got 'staging')",
+        ),
+        (
+            {"auto_stop": {"environments": ["test", "prod"]}},
+            "auto_stop: auto_stop.environments may not include prod",
+        ),
+        ({"dsql": {"token_reuse_s": 900}}, "dsql: token_reuse_s must be shorter than token_ttl_s"),
     ],
-)  # fmt: skip
+)
 def test_lifecycle_settings_are_checked_at_load(clean_env: Path, overrides, message) -> None:
     with pytest.raises(SettingsError) as err:
         load_settings(**overrides)

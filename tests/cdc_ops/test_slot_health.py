@@ -10,14 +10,22 @@ from cdc_ops.settings import Thresholds
 from cdc_ops.slot_health import slot_verdict
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-T = Thresholds(slot_lag_warn_bytes=1024**3, slot_lag_critical_bytes=10 * 1024**3,
-               slot_inactive_max_s=600)  # fmt: skip
+T = Thresholds(
+    slot_lag_warn_bytes=1024**3, slot_lag_critical_bytes=10 * 1024**3, slot_inactive_max_s=600
+)
 GiB = 1024**3
 
 
 def slot(**kw) -> SlotState:
-    base = dict(name="s", state="present", plugin="pgoutput", active=True, wal_status="reserved",
-                lag_bytes=0, retained_bytes=1024)  # fmt: skip
+    base = dict(
+        name="s",
+        state="present",
+        plugin="pgoutput",
+        active=True,
+        wal_status="reserved",
+        lag_bytes=0,
+        retained_bytes=1024,
+    )
     return SlotState(**(base | kw))
 
 
@@ -34,8 +42,9 @@ def test_retained_wal_warns_at_1_gib_and_is_critical_at_10() -> None:
     assert keys(slot_verdict(slot(retained_bytes=GiB), NOW, None, True, T)) == {
         "slot/s/retained_wal": Severity.WARNING
     }
-    (alert,) = slot_verdict(slot(retained_bytes=12 * GiB, lag_bytes=11 * GiB), NOW, None, True,
-                            T).alerts  # fmt: skip
+    (alert,) = slot_verdict(
+        slot(retained_bytes=12 * GiB, lag_bytes=11 * GiB), NOW, None, True, T
+    ).alerts
     assert alert.severity is Severity.CRITICAL
     assert alert.summary == "replication slot s retains 12.00 GiB of WAL (over 10.00 GiB)"
 
@@ -50,11 +59,13 @@ def test_unreserved_or_lost_wal_is_critical() -> None:
 def test_inactivity_is_timed_across_ticks() -> None:
     first = slot_verdict(slot(active=False), NOW, None, True, T)
     assert first.alerts == [] and first.inactive_since == NOW
-    later = slot_verdict(slot(active=False), NOW + timedelta(minutes=10), first.inactive_since,
-                         True, T)  # fmt: skip
+    later = slot_verdict(
+        slot(active=False), NOW + timedelta(minutes=10), first.inactive_since, True, T
+    )
     assert keys(later) == {"slot/s/inactive": Severity.WARNING}
-    back = slot_verdict(slot(active=True), NOW + timedelta(minutes=11), later.inactive_since,
-                        True, T)  # fmt: skip
+    back = slot_verdict(
+        slot(active=True), NOW + timedelta(minutes=11), later.inactive_since, True, T
+    )
     assert back.alerts == [] and back.inactive_since is None
 
 

@@ -12,8 +12,13 @@ H = timedelta(hours=1)
 
 def test_statuses_hold_until_the_next_observation() -> None:
     # a working day: up 9-18 (9 h), stopped the rest, over one day
-    samples = [(T - H, "stopped"), (T + 9 * H, "starting"), (T + 9.1 * H, "available"),
-               (T + 18 * H, "stopping"), (T + 18.1 * H, "stopped")]  # fmt: skip
+    samples = [
+        (T - H, "stopped"),
+        (T + 9 * H, "starting"),
+        (T + 9.1 * H, "available"),
+        (T + 18 * H, "stopping"),
+        (T + 18.1 * H, "stopped"),
+    ]
     u = uptime(samples, end=T + 24 * H, window=24 * H)
     assert u.running_h == pytest.approx(9.1)
     assert u.stopped_h == pytest.approx(14.9)

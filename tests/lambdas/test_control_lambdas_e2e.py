@@ -18,8 +18,12 @@ def test_auto_stop_then_auto_start_with_only_aws_settings(
 ) -> None:
     rds = client("rds", local_stack.settings)
     cluster = f"lambda-test-{uuid.uuid4().hex[:6]}"
-    rds.create_db_cluster(DBClusterIdentifier=cluster, Engine="aurora-postgresql",
-                          MasterUsername="u", MasterUserPassword="password1")  # fmt: skip
+    rds.create_db_cluster(
+        DBClusterIdentifier=cluster,
+        Engine="aurora-postgresql",
+        MasterUsername="u",
+        MasterUserPassword="password1",
+    )
     for key in [k for k in __import__("os").environ if k.startswith("CDC_OPS_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("CDC_OPS_ENV", "aws")
@@ -39,6 +43,9 @@ def test_auto_stop_then_auto_start_with_only_aws_settings(
         "stopped"
     )
     started = auto_start({"source": "producer-api"}, None)
-    assert started == {"status": "started", "cluster_status": "stopped",
-                       "reason": "auto-start requested by producer-api"}  # fmt: skip
+    assert started == {
+        "status": "started",
+        "cluster_status": "stopped",
+        "reason": "auto-start requested by producer-api",
+    }
     assert auto_start({"source": "producer-api"}, None)["status"] == "already available"

@@ -43,8 +43,9 @@ def build_api(settings: Settings, starter: CountingAutoStarter, database=postgre
     return ProducerApi("producer-api-test", make)
 
 
-def call(api: ProducerApi, method: str, path: str, body: Any = None,
-         raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+def call(
+    api: ProducerApi, method: str, path: str, body: Any = None, raw: bytes | None = None
+) -> tuple[int, dict[str, str], Any]:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     headers = {"content-type": "application/json"}
     result = api.handler(proxy_event(method, path, headers, data, "127.0.0.1"), None)
@@ -133,8 +134,11 @@ def test_every_bad_field_is_named_and_nothing_is_written(api: ProducerApi, local
     status, _, body = call(api, "POST", "/api/v1/events", bad)
     assert status == 422
     assert sorted(f["field"] for f in body["fields"]) == [
-        "eventBody.entities[0].entityId", "eventHeader.eventName", "eventHeader.uuid", "extra",
-    ]  # fmt: skip
+        "eventBody.entities[0].entityId",
+        "eventHeader.eventName",
+        "eventHeader.uuid",
+        "extra",
+    ]
     assert body["message"].startswith("invalid fields: ")
     assert counts(local_stack.settings, "evt c") == (0, 0, 0)
 
@@ -166,8 +170,11 @@ def test_a_failing_entities_insert_leaves_no_partial_rows(api: ProducerApi, loca
     try:
         status, _, body = call(api, "POST", "/api/v1/events", loan_event("evt-d", "ok", "explode"))
         assert status == 500
-        assert body == {"error": "Internal Server Error", "status": 500,
-                        "message": "internal error; see the function's log"}  # fmt: skip
+        assert body == {
+            "error": "Internal Server Error",
+            "status": 500,
+            "message": "internal error; see the function's log",
+        }
         assert counts(settings, "evt-d") == (0, 0, 0)
     finally:
         with connect(settings) as conn:
@@ -200,8 +207,9 @@ def test_cars(api: ProducerApi) -> None:
     assert status == 422
     assert {f["field"] for f in body["fields"]} == {"model", "year"}
     assert call(api, "GET", "/cars/no-such-car")[:3:2] == (
-        404, {"error": "Not Found", "message": "car no-such-car not found", "status": 404},
-    )  # fmt: skip
+        404,
+        {"error": "Not Found", "message": "car no-such-car not found", "status": 404},
+    )
 
 
 def test_unknown_routes_and_events_are_404(api: ProducerApi) -> None:
@@ -249,8 +257,12 @@ def test_stopped_database_gives_503_and_one_auto_start_per_request(stoppable) ->
     elapsed = time.monotonic() - began
     assert status == 503
     assert headers["Retry-After"] == "120"
-    assert body == {"error": "Service Temporarily Unavailable", "message": UNAVAILABLE_MESSAGE,
-                    "status": 503, "retry_after": 120}  # fmt: skip
+    assert body == {
+        "error": "Service Temporarily Unavailable",
+        "message": UNAVAILABLE_MESSAGE,
+        "status": 503,
+        "retry_after": 120,
+    }
     assert starter.calls == 1
     assert elapsed < 10  # bounded by the pool and query timeouts, not the proxy's 120 s wait
     assert call(api, "GET", "/cars")[0] == 503

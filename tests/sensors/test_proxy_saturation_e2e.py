@@ -30,24 +30,31 @@ def aws_settings(local: Settings, proxy: str, topic_arn: str) -> Settings:
     """env=aws, every AWS call to the session's moto server."""
     return load_settings(
         env="aws",
-        aws={"endpoint_url": local.aws.endpoint_url, "access_key_id": "moto",
-             "secret_access_key": "moto"},
+        aws={
+            "endpoint_url": local.aws.endpoint_url,
+            "access_key_id": "moto",
+            "secret_access_key": "moto",
+        },
         database={"cluster_host": "db.invalid", "password": "Sup3r-S3cret-PW"},
         kafka={"bootstrap_servers": "broker.invalid:9092"},
         alerts={"destinations": ["sns", "log"], "sns_topic_arn": topic_arn, "retry_backoff_s": 0},
         proxy={"proxy_names": [proxy], "metric_period_s": 60, "lookback_s": 600},
-    )  # fmt: skip
+    )
 
 
 def borrow_latency(local: Settings, proxy: str, at: datetime, micros: float) -> None:
     client("cloudwatch", local).put_metric_data(
         Namespace="AWS/RDS",
         MetricData=[
-            {"MetricName": "DatabaseConnectionsBorrowLatency",
-             "Dimensions": [{"Name": "ProxyName", "Value": proxy}],
-             "Timestamp": at, "Value": micros, "Unit": "Microseconds"},
+            {
+                "MetricName": "DatabaseConnectionsBorrowLatency",
+                "Dimensions": [{"Name": "ProxyName", "Value": proxy}],
+                "Timestamp": at,
+                "Value": micros,
+                "Unit": "Microseconds",
+            },
         ],
-    )  # fmt: skip
+    )
 
 
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
@@ -68,7 +75,8 @@ def test_one_alert_quiet_within_cooldown_then_resolved_via_sns(local_stack: Stac
     topic_arn = sns.create_topic(Name=f"alerts-{proxy}")["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"alerts-{proxy}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]  # fmt: skip
+        "Attributes"
+    ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     settings = aws_settings(local, proxy, topic_arn)
     now = datetime.now(UTC)
@@ -132,16 +140,18 @@ def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: St
 
     # the clients are gone; PgBouncer's figures settle within moments
     deadline = time.monotonic() + 15
-    while not any(b["kind"] == "resolved" and b["key"].endswith("/borrow_latency")
-                  for b in recorder.bodies):  # fmt: skip
+    while not any(
+        b["kind"] == "resolved" and b["key"].endswith("/borrow_latency") for b in recorder.bodies
+    ):
         assert time.monotonic() < deadline, "the saturation alert never resolved"
         time.sleep(0.5)
         tick = run_tick(proxy_saturation_verdict, cursor, settings, alerter)
         result, sent = tick.result, tick.notifications
         cursor = result.cursor
         assert {n.kind for n in sent} <= {"resolved"}
-    assert any(b["key"].endswith("/borrow_latency") and b["kind"] == "resolved"
-               for b in recorder.bodies)  # fmt: skip
+    assert any(
+        b["key"].endswith("/borrow_latency") and b["kind"] == "resolved" for b in recorder.bodies
+    )
 
 
 def test_the_dagster_sensor_runs_a_tick_and_keeps_its_cursor(local_stack: Stack) -> None:

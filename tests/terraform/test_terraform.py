@@ -38,9 +38,15 @@ from tests.terraform.hcl import (
 )
 
 ISSUE_MODULES = {
-    "aurora", "aurora-dsql", "rds-proxy", "aurora-auto-stop", "aurora-auto-start", "lambda",
-    "alarms", "dagster",
-}  # fmt: skip
+    "aurora",
+    "aurora-dsql",
+    "rds-proxy",
+    "aurora-auto-stop",
+    "aurora-auto-start",
+    "lambda",
+    "alarms",
+    "dagster",
+}
 META_ARGUMENTS = {"source", "version", "count", "for_each", "depends_on", "providers"}
 ENVIRONMENTS = ("dev", "test", "prod")
 TERRAFORM_BIN = shutil.which("terraform")
@@ -325,9 +331,12 @@ def test_every_cdc_ops_variable_terraform_sets_is_a_setting() -> None:
     assert not unknown, f"not cdc-ops settings: {unknown}"
     # what ties the deployed parts to the same resources
     assert {
-        "CDC_OPS_ENV", "CDC_OPS_NAMES__CLUSTER_ID", "CDC_OPS_NAMES__API_NAME",
-        "CDC_OPS_DATABASE__PASSWORD_SECRET_ARN", "CDC_OPS_DAGSTER__POSTGRES_STORAGE_URL",
-    } <= found  # fmt: skip
+        "CDC_OPS_ENV",
+        "CDC_OPS_NAMES__CLUSTER_ID",
+        "CDC_OPS_NAMES__API_NAME",
+        "CDC_OPS_DATABASE__PASSWORD_SECRET_ARN",
+        "CDC_OPS_DAGSTER__POSTGRES_STORAGE_URL",
+    } <= found
 
 
 def test_alarms_watch_the_metrics_the_control_plane_reads() -> None:
@@ -474,9 +483,22 @@ def test_checkov_fails_nothing_and_every_skip_says_why() -> None:
     if not checkov.exists():
         pytest.fail("checkov is missing: run scripts/setup.sh (it installs .venv-checkov)")
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_NO_UPDATE_CHECK": "1"}
-    done = subprocess.run([str(checkov), "-d", str(TERRAFORM), "--framework", "terraform",
-                           "-o", "json", "--skip-download"],
-                          capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [
+            str(checkov),
+            "-d",
+            str(TERRAFORM),
+            "--framework",
+            "terraform",
+            "-o",
+            "json",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     report = json.loads(done.stdout)
     results, summary = report["results"], report["summary"]
     failed = [

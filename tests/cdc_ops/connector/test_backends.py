@@ -23,11 +23,15 @@ STATUS = {
     "name": NAME,
     "connector": {"state": "RUNNING", "worker_id": "10.0.0.1:8083"},
     "tasks": [
-        {"id": 0, "state": "FAILED", "worker_id": "10.0.0.1:8083",
-         "trace": "org.apache.kafka.connect.errors.ConnectException: slot in use"},
+        {
+            "id": 0,
+            "state": "FAILED",
+            "worker_id": "10.0.0.1:8083",
+            "trace": "org.apache.kafka.connect.errors.ConnectException: slot in use",
+        },
     ],
     "type": "source",
-}  # fmt: skip
+}
 
 
 def backend(**kw) -> KafkaConnectBackend:
@@ -36,15 +40,22 @@ def backend(**kw) -> KafkaConnectBackend:
 
 @respx.mock
 def test_apply_creates_updates_and_leaves_an_identical_config_alone() -> None:
-    respx.get(f"{BASE}/config").mock(side_effect=[httpx.Response(404, json={"error_code": 404,
-                                     "message": f"Connector {NAME} not found"})])  # fmt: skip
+    respx.get(f"{BASE}/config").mock(
+        side_effect=[
+            httpx.Response(404, json={"error_code": 404, "message": f"Connector {NAME} not found"})
+        ]
+    )
     put = respx.put(f"{BASE}/config").mock(return_value=httpx.Response(201, json={"name": NAME}))
     assert backend().apply({"connector.class": "X", "a": "1"}) == ApplyResult.CREATED
-    assert json.loads(put.calls.last.request.content) == {"connector.class": "X", "a": "1",
-                                                          "name": NAME}  # fmt: skip
+    assert json.loads(put.calls.last.request.content) == {
+        "connector.class": "X",
+        "a": "1",
+        "name": NAME,
+    }
 
-    respx.get(f"{BASE}/config").mock(return_value=httpx.Response(
-        200, json={"connector.class": "X", "a": "1", "name": NAME}))  # fmt: skip
+    respx.get(f"{BASE}/config").mock(
+        return_value=httpx.Response(200, json={"connector.class": "X", "a": "1", "name": NAME})
+    )
     assert backend().apply({"connector.class": "X", "a": "1"}) == ApplyResult.UNCHANGED
     assert put.call_count == 1  # nothing sent
     put.mock(return_value=httpx.Response(200, json={"name": NAME}))
@@ -80,31 +91,40 @@ STALE = (
 
 @respx.mock
 def test_409_during_a_rebalance_is_retried() -> None:
-    route = respx.put(f"{BASE}/pause").mock(side_effect=[
-        httpx.Response(409, json={"error_code": 409, "message": STALE}),
-        httpx.Response(409, json={"error_code": 409, "message": "rebalance in progress"}),
-        httpx.Response(202),
-    ])  # fmt: skip
+    route = respx.put(f"{BASE}/pause").mock(
+        side_effect=[
+            httpx.Response(409, json={"error_code": 409, "message": STALE}),
+            httpx.Response(409, json={"error_code": 409, "message": "rebalance in progress"}),
+            httpx.Response(202),
+        ]
+    )
     backend().pause()
     assert route.call_count == 3
 
 
 @respx.mock
 def test_persistent_409_and_other_errors_name_the_call() -> None:
-    respx.put(f"{BASE}/resume").mock(return_value=httpx.Response(
-        409, json={"error_code": 409, "message": "rebalance in progress"}))  # fmt: skip
+    respx.put(f"{BASE}/resume").mock(
+        return_value=httpx.Response(
+            409, json={"error_code": 409, "message": "rebalance in progress"}
+        )
+    )
     with pytest.raises(ConnectorError, match=r"PUT .*/resume: 409 rebalance in progress"):
         backend(attempts=3).resume()
-    respx.put(f"{BASE}/stop").mock(return_value=httpx.Response(
-        400, json={"error_code": 400, "message": "bad"}))  # fmt: skip
+    respx.put(f"{BASE}/stop").mock(
+        return_value=httpx.Response(400, json={"error_code": 400, "message": "bad"})
+    )
     with pytest.raises(ConnectorError, match="400 bad"):
         backend().stop()
 
 
 @respx.mock
 def test_offsets() -> None:
-    body = {"offsets": [{"partition": {"server": "cdc-streaming"},
-                         "offset": {"lsn": 24023128, "txId": 555}}]}  # fmt: skip
+    body = {
+        "offsets": [
+            {"partition": {"server": "cdc-streaming"}, "offset": {"lsn": 24023128, "txId": 555}}
+        ]
+    }
     respx.get(f"{BASE}/offsets").mock(return_value=httpx.Response(200, json=body))
     assert backend().offsets()[0]["offset"]["lsn"] == 24023128
 
@@ -114,15 +134,23 @@ CC_BASE = f"{CC}/connect/v1/environments/env-abc/clusters/lkc-123/connectors/{NA
 
 
 def cloud() -> ConfluentCloudBackend:
-    return ConfluentCloudBackend(CC, "env-abc", "lkc-123", NAME, "CLOUDKEY", "CLOUDSECRET",
-                                 sleep=lambda _s: None)  # fmt: skip
+    return ConfluentCloudBackend(
+        CC, "env-abc", "lkc-123", NAME, "CLOUDKEY", "CLOUDSECRET", sleep=lambda _s: None
+    )
 
 
 @respx.mock
 def test_confluent_cloud_config_uses_basic_auth_and_ignores_masked_secrets() -> None:
-    respx.get(f"{CC_BASE}/config").mock(return_value=httpx.Response(200, json={
-        "connector.class": "PostgresCdcSourceV2", "database.password": "****************",
-        "name": NAME}))  # fmt: skip
+    respx.get(f"{CC_BASE}/config").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "connector.class": "PostgresCdcSourceV2",
+                "database.password": "****************",
+                "name": NAME,
+            },
+        )
+    )
     put = respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(200, json={}))
     same = {"connector.class": "PostgresCdcSourceV2", "database.password": "real"}
     assert cloud().apply(same) == ApplyResult.UNCHANGED
@@ -135,11 +163,14 @@ def test_confluent_cloud_config_uses_basic_auth_and_ignores_masked_secrets() -> 
 def test_confluent_cloud_status_errors_and_restart_by_pause_resume() -> None:
     body = {
         "name": NAME,
-        "connector": {"state": "FAILED", "worker_id": NAME,
-                      "trace": "Unable to connect to the database"},
+        "connector": {
+            "state": "FAILED",
+            "worker_id": NAME,
+            "trace": "Unable to connect to the database",
+        },
         "tasks": [{"id": 0, "state": "FAILED", "msg": "login failed"}],
         "type": "source",
-    }  # fmt: skip
+    }
     respx.get(f"{CC_BASE}/status").mock(return_value=httpx.Response(200, json=body))
     status = cloud().status()
     assert (status.state, status.trace) == ("FAILED", "Unable to connect to the database")
@@ -148,8 +179,11 @@ def test_confluent_cloud_status_errors_and_restart_by_pause_resume() -> None:
     resume = respx.put(f"{CC_BASE}/resume").mock(return_value=httpx.Response(202))
     cloud().restart()
     assert pause.call_count == resume.call_count == 1
-    respx.get(f"{CC_BASE}/config").mock(return_value=httpx.Response(
-        404, json={"error": {"code": 404, "message": "connector not found"}}))  # fmt: skip
+    respx.get(f"{CC_BASE}/config").mock(
+        return_value=httpx.Response(
+            404, json={"error": {"code": 404, "message": "connector not found"}}
+        )
+    )
     invalid = {"error": {"code": 400, "message": "Invalid value for database.hostname"}}
     respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(400, json=invalid))
     with pytest.raises(ConnectorError, match="400 Invalid value for database.hostname"):

@@ -10,11 +10,21 @@ from cdc_ops.consumers.runner import MalformedMessage, parse
 
 
 def record(**kw) -> bytes:
-    event = {"eventHeader": {"uuid": "e1"},
-             "eventBody": {"entities": [{"entityType": "Loan", "entityId": "l1",
-                                         "updatedAttributes": {"amount": 5}}]}}  # fmt: skip
-    base = {"id": "e1", "event_name": "LoanCreated", "event_type": "LoanCreated", "__op": "c",
-            "event_data": json.dumps(event)}  # fmt: skip
+    event = {
+        "eventHeader": {"uuid": "e1"},
+        "eventBody": {
+            "entities": [
+                {"entityType": "Loan", "entityId": "l1", "updatedAttributes": {"amount": 5}}
+            ]
+        },
+    }
+    base = {
+        "id": "e1",
+        "event_name": "LoanCreated",
+        "event_type": "LoanCreated",
+        "__op": "c",
+        "event_data": json.dumps(event),
+    }
     return json.dumps(base | kw).encode()
 
 
@@ -35,10 +45,12 @@ def test_flat_fields_and_the_event_data_string() -> None:
         (record(id=None), "missing id or event_name"),
         (record(event_data={"a": 1}), "event_data is not a JSON string"),
         (record(event_data="{oops"), "event_data is not JSON"),
-        (record(event_data=json.dumps({"eventBody": {"entities": [{"entityType": "Loan"}]}})),
-         "eventBody.entities[0] lacks entityType or entityId"),
+        (
+            record(event_data=json.dumps({"eventBody": {"entities": [{"entityType": "Loan"}]}})),
+            "eventBody.entities[0] lacks entityType or entityId",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_messages_say_why(value, reason: str) -> None:
     with pytest.raises(MalformedMessage, match=reason.replace("[", r"\[").replace("]", r"\]")):
         parse(value)

@@ -35,15 +35,21 @@ def one(conditions: str, name: str = "f") -> str:
 def test_the_shipped_file_holds_the_seeds_four_routes() -> None:
     ff = load_filters(files.FILTERS_FILE)
     assert {f.output_topic for f in ff.filters} == {
-        "filtered-loan-created-events", "filtered-loan-payment-submitted-events",
-        "filtered-service-events", "filtered-car-created-events",
-    }  # fmt: skip
+        "filtered-loan-created-events",
+        "filtered-loan-payment-submitted-events",
+        "filtered-service-events",
+        "filtered-car-created-events",
+    }
 
 
 def test_the_committed_sql_is_current() -> None:
     assert files.stale() == [], "run `cdc-ops filters compile` and commit flink_sql/generated/"
-    out = subprocess.run([str(ROOT / ".venv/bin/cdc-ops"), "filters", "check"],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/cdc-ops"), "filters", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -90,13 +96,15 @@ def test_errors_name_file_line_column_and_allowed_values() -> None:
 @pytest.mark.parametrize(
     ("condition", "error"),
     [
-        ("      - {field: event_type, operator: matches, value: '(unclosed'}",
-         "invalid regular expression"),
+        (
+            "      - {field: event_type, operator: matches, value: '(unclosed'}",
+            "invalid regular expression",
+        ),
         ("      - {field: event_type, operator: in, value: []}", "non-empty list"),
         ("      - {field: event_type, operator: greaterThan, value: ten}", "needs a number"),
         ("      - {field: event_type, operator: isNull, value: 1}", "takes no value"),
     ],
-)  # fmt: skip
+)
 def test_operator_values_are_checked(condition: str, error: str) -> None:
     with pytest.raises(FiltersError, match=error):
         parse_filters(one(condition))
@@ -115,8 +123,11 @@ def test_hostile_values_stay_literals() -> None:
     with pytest.raises(FiltersError):  # a field cannot smuggle SQL either
         parse_filters(one("      - {field: 'event_type` = 1 OR `x', operator: isNull}"))
     with pytest.raises(FiltersError):
-        parse_filters(ONE.format(name="f", conditions="      - {field: id, operator: isNull}")
-                      .replace("filtered-x", "x`; DROP"))  # fmt: skip
+        parse_filters(
+            ONE.format(name="f", conditions="      - {field: id, operator: isNull}").replace(
+                "filtered-x", "x`; DROP"
+            )
+        )
 
 
 def test_every_operator_and_json_paths_compile() -> None:
@@ -143,8 +154,11 @@ def test_no_op_variant_adds_metadata_and_refuses_operation_filters() -> None:
     compiled = compile_filters(ff, Target.CONFLUENT_NO_OP)
     assert "'c' AS `__op`" in compiled.statements[0].insert
     assert "`__op` STRING" not in compiled.source_ddl
-    updates = parse_filters(one("      - {field: id, operator: isNotNull}").replace(
-        "    conditions:", "    operations: [u]\n    conditions:"))  # fmt: skip
+    updates = parse_filters(
+        one("      - {field: id, operator: isNotNull}").replace(
+            "    conditions:", "    operations: [u]\n    conditions:"
+        )
+    )
     with pytest.raises(CompileError, match="no-op variant has no __op"):
         compile_filters(updates, Target.CONFLUENT_NO_OP)
 
@@ -163,8 +177,13 @@ def test_apache_flink_gets_servers_and_a_group_per_statement() -> None:
 def record(**kw) -> dict:
     entity = {"updatedAttributes": {"loan": {"loanAmount": 2500}}}
     data = {"eventBody": {"entities": [entity]}, "eventHeader": {"eventName": "LoanCreated"}}
-    base = {"id": "1", "event_name": "LoanCreated", "event_type": "LoanCreated", "__op": "c",
-            "event_data": json.dumps(data)}  # fmt: skip
+    base = {
+        "id": "1",
+        "event_name": "LoanCreated",
+        "event_type": "LoanCreated",
+        "__op": "c",
+        "event_data": json.dumps(data),
+    }
     return base | kw
 
 
@@ -175,9 +194,12 @@ def test_python_evaluation_follows_sql_semantics() -> None:
     assert not matches(by_name["loan_created"], record(__op="u"))
     assert not matches(by_name["loan_created"], record(event_type=None))  # NULL is not equal
     assert matches(by_name["service_events"], record(event_name="CarServiceDone"))
-    amount = parse_filters(one(
-        "      - {field: 'event_data.eventBody.entities[0].updatedAttributes.loan.loanAmount',"
-        " operator: greaterThan, value: 1000}"))  # fmt: skip
+    amount = parse_filters(
+        one(
+            "      - {field: 'event_data.eventBody.entities[0].updatedAttributes.loan.loanAmount',"
+            " operator: greaterThan, value: 1000}"
+        )
+    )
     assert matches(amount.filters[0], record())
     assert not matches(amount.filters[0], record(event_data='{"eventBody": {}}'))
     assert not matches(amount.filters[0], record(event_data="not json"))

@@ -21,8 +21,9 @@ OLD = "cdc-filter-car-created-1795400000000"
 
 
 def backend() -> CloudStatementBackend:
-    client = ConfluentCloudStatements(CC, "org-1", "env-1", "lfcp-1", "sa-1", "env-1", "lkc-1",
-                                      "K", "S", sleep=lambda _s: None)  # fmt: skip
+    client = ConfluentCloudStatements(
+        CC, "org-1", "env-1", "lfcp-1", "sa-1", "env-1", "lkc-1", "K", "S", sleep=lambda _s: None
+    )
     return CloudStatementBackend(client, start_timeout_s=5)
 
 
@@ -37,18 +38,30 @@ def test_versions_share_a_base_name() -> None:
 
 @respx.mock
 def test_a_changed_statement_becomes_a_new_version_from_the_old_offsets() -> None:
-    respx.get(BASE, params={"page_size": "100"}).mock(return_value=listing(
-        statement(OLD, "RUNNING", statement="INSERT INTO old"),
-        statement("cdc-filter-loan-created-1795400000000", "STOPPED"),
-        statement("someone-elses", "RUNNING")))  # fmt: skip
-    created = respx.post(BASE).mock(side_effect=lambda request: httpx.Response(
-        200, json=statement(json.loads(request.content)["name"], "PENDING")))  # fmt: skip
+    respx.get(BASE, params={"page_size": "100"}).mock(
+        return_value=listing(
+            statement(OLD, "RUNNING", statement="INSERT INTO old"),
+            statement("cdc-filter-loan-created-1795400000000", "STOPPED"),
+            statement("someone-elses", "RUNNING"),
+        )
+    )
+    created = respx.post(BASE).mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=statement(json.loads(request.content)["name"], "PENDING")
+        )
+    )
     respx.route(method="GET", url__regex=rf"{BASE}/cdc-filter-car-created-\d+$").mock(
-        side_effect=lambda request: httpx.Response(200, json=statement(
-            request.url.path.rsplit("/", 1)[1],
-            "STOPPED" if OLD in str(request.url) else "RUNNING")))  # fmt: skip
-    stopped = respx.put(f"{BASE}/{OLD}").mock(return_value=httpx.Response(
-        200, json=statement(OLD, "STOPPED", stopped=True)))  # fmt: skip
+        side_effect=lambda request: httpx.Response(
+            200,
+            json=statement(
+                request.url.path.rsplit("/", 1)[1],
+                "STOPPED" if OLD in str(request.url) else "RUNNING",
+            ),
+        )
+    )
+    stopped = respx.put(f"{BASE}/{OLD}").mock(
+        return_value=httpx.Response(200, json=statement(OLD, "STOPPED", stopped=True))
+    )
 
     b = backend()
     assert b.names() == ["cdc-filter-car-created"]
@@ -62,15 +75,22 @@ def test_a_changed_statement_becomes_a_new_version_from_the_old_offsets() -> Non
 
 @respx.mock
 def test_a_refused_version_leaves_the_running_one_alone() -> None:
-    respx.get(BASE, params={"page_size": "100"}).mock(return_value=listing(
-        statement(OLD, "RUNNING", statement="INSERT INTO old")))  # fmt: skip
-    respx.post(BASE).mock(side_effect=lambda request: httpx.Response(
-        200, json=statement(json.loads(request.content)["name"], "PENDING")))  # fmt: skip
+    respx.get(BASE, params={"page_size": "100"}).mock(
+        return_value=listing(statement(OLD, "RUNNING", statement="INSERT INTO old"))
+    )
+    respx.post(BASE).mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=statement(json.loads(request.content)["name"], "PENDING")
+        )
+    )
     respx.route(method="GET", url__regex=rf"{BASE}/cdc-filter-car-created-\d+$").mock(
-        side_effect=lambda request: httpx.Response(200, json=statement(
-            request.url.path.rsplit("/", 1)[1], "FAILED")))  # fmt: skip
+        side_effect=lambda request: httpx.Response(
+            200, json=statement(request.url.path.rsplit("/", 1)[1], "FAILED")
+        )
+    )
     deleted = respx.route(method="DELETE", url__regex=rf"{BASE}/cdc-filter-car-created-\d+$").mock(
-        return_value=httpx.Response(202))  # fmt: skip
+        return_value=httpx.Response(202)
+    )
     stopped = respx.put(f"{BASE}/{OLD}").mock(return_value=httpx.Response(200, json={}))
     with pytest.raises(StatementError, match="is FAILED"):
         backend().deploy("cdc-filter-car-created", [], "INSERT INTO broken")
@@ -80,8 +100,10 @@ def test_a_refused_version_leaves_the_running_one_alone() -> None:
 @respx.mock
 def test_the_redeploy_plan_runs_against_confluent_cloud() -> None:
     compiled = compile_filters(load_filters(FILTERS_FILE), Target.CONFLUENT)
-    running = [statement(f"{s.name}-1795400000000", "RUNNING", statement=s.insert)
-               for s in compiled.statements]  # fmt: skip
+    running = [
+        statement(f"{s.name}-1795400000000", "RUNNING", statement=s.insert)
+        for s in compiled.statements
+    ]
     respx.get(BASE, params={"page_size": "100"}).mock(return_value=listing(*running))
     report = redeploy(compiled, backend(), topics=None, partitions=3, dry_run=False)
     assert {c.action for c in report.changes} == {"unchanged"} and report.ok

@@ -17,8 +17,9 @@ from cdc_ops.settings import load_settings
 
 
 def test_lambda_invoke_is_asynchronous_with_a_reason() -> None:
-    client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x",
-                          aws_secret_access_key="y")  # fmt: skip
+    client = boto3.client(
+        "lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
     with Stubber(client) as stub:
         stub.add_response(
             "invoke",
@@ -27,7 +28,7 @@ def test_lambda_invoke_is_asynchronous_with_a_reason() -> None:
                 "FunctionName": "cdc-streaming-test-aurora-auto-start",
                 "InvocationType": "Event",
                 "Payload": ANY,
-            },  # fmt: skip
+            },
         )
         starter = LambdaAutoStarter("cdc-streaming-test-aurora-auto-start", client)
         assert starter.request_start() == "auto-start invoked (202)"
@@ -48,8 +49,11 @@ def test_in_process_calls_the_handler_with_the_request() -> None:
 
 def test_choice_follows_settings() -> None:
     assert isinstance(auto_starter(load_settings()), InProcessAutoStarter)
-    aws = dict(env="aws", database={"cluster_host": "h", "password": "p"},
-               kafka={"bootstrap_servers": "b:9092"})  # fmt: skip
+    aws = dict(
+        env="aws",
+        database={"cluster_host": "h", "password": "p"},
+        kafka={"bootstrap_servers": "b:9092"},
+    )
     assert isinstance(auto_starter(load_settings(**aws)), NoAutoStart)
     with_function = load_settings(**aws, producer_api={"auto_start_function": "fn"})
     assert isinstance(auto_starter(with_function), LambdaAutoStarter)

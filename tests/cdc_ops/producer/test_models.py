@@ -57,8 +57,11 @@ def test_an_event_needs_entities_each_once() -> None:
 def test_car_checks_known_fields_and_keeps_the_rest() -> None:
     car = Car.model_validate({"make": "Volvo", "model": "XC60", "year": 2023, "trim": "R-Design"})
     assert car.model_dump(exclude_none=True) == {
-        "make": "Volvo", "model": "XC60", "year": 2023, "trim": "R-Design",
-    }  # fmt: skip
+        "make": "Volvo",
+        "model": "XC60",
+        "year": 2023,
+        "trim": "R-Design",
+    }
     with pytest.raises(ValidationError) as err:
         Car.model_validate({"make": "Volvo", "year": 1700, "vin": "IOQ"})
     assert locs(err.value) == {("model",), ("year",), ("vin",)}

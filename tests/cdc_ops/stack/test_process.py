@@ -70,5 +70,10 @@ def test_wait_until_reports_a_dead_process_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "crash.log"
     record = spawn("crasher", ["sh", "-c", "echo boom: bad config; exit 3"], log)
     with pytest.raises(StackError, match=r"(?s)crasher: the process exited.*boom: bad config"):
-        wait_until(lambda: False, timeout_s=10, what="crasher", alive=lambda: is_alive(record),
-                   log_path=log)  # fmt: skip
+        wait_until(
+            lambda: False,
+            timeout_s=10,
+            what="crasher",
+            alive=lambda: is_alive(record),
+            log_path=log,
+        )

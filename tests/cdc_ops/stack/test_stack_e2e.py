@@ -56,14 +56,18 @@ def test_the_proxy_reaches_the_database(local_stack: Stack) -> None:
 
 
 def test_status_cli_prints_json_and_exits_zero_when_all_run(local_stack: Stack) -> None:
-    out = subprocess.run([CLI, "stack", "status", "--json"], capture_output=True, text=True,
-                         timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [CLI, "stack", "status", "--json"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert [(r["component"], r["state"]) for r in rows] == [
-        ("postgres", "running"), ("pgbouncer", "running"), ("kafka", "running"),
-        ("moto", "running"), ("connector", "running"),
-    ]  # fmt: skip
+        ("postgres", "running"),
+        ("pgbouncer", "running"),
+        ("kafka", "running"),
+        ("moto", "running"),
+        ("connector", "running"),
+    ]
 
 
 def test_a_killed_component_is_noticed_and_up_restarts_it(local_stack: Stack) -> None:
