@@ -13,7 +13,7 @@ from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
 
 from assets.health import check_evaluation, observed_at
 from assets.keys import AURORA_CLUSTER, CLUSTER_CHECK
-from cdc_ops.cluster import ClusterState
+from cdc_ops.cluster.state import ClusterState
 from cdc_ops.health.verdicts import cluster_health
 
 cluster_spec = AssetSpec(

@@ -10,8 +10,8 @@ from dagster import AssetCheckSpec, AssetSpec, MetadataValue
 
 from assets.health import observed_at
 from assets.keys import GROUP_CHECK, group_key, topic_key
-from cdc_ops.consumers.lag import GroupLag
 from cdc_ops.health.verdicts import group_health
+from cdc_ops.kafka.groups import GroupLag
 from cdc_ops.settings import Settings
 
 

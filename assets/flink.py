@@ -33,7 +33,7 @@ from cdc_ops.filters.model import Filter, FiltersError, load_filters
 from cdc_ops.flink.deploy import DeployReport, compile_for, redeploy, statement_backend
 from cdc_ops.flink.statements import StatementError, StatementState
 from cdc_ops.health.verdicts import statement_health
-from cdc_ops.kafka_topics import TopicAdmin
+from cdc_ops.kafka.topics import TopicAdmin
 from cdc_ops.settings import Settings
 
 log = logging.getLogger(__name__)

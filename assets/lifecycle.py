@@ -11,8 +11,8 @@ from dagster import Config, OpExecutionContext, Output, in_process_executor, job
 
 from assets.cluster import cluster_events
 from assets.resources import CdcOpsResource
-from cdc_ops.auto_stop import Policy, activity_reader, run_auto_stop
-from cdc_ops.cluster_control import ActionResult, cluster_controller
+from cdc_ops.cluster.auto_stop import Policy, activity_reader, run_auto_stop
+from cdc_ops.cluster.control import ActionResult, cluster_controller
 
 AUTO_STOP_JOB = "auto_stop_job"
 

@@ -11,7 +11,7 @@ from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
 from assets.health import check_evaluation, number, observed_at
 from assets.keys import AURORA_CLUSTER, PROXY_CHECK, RDS_PROXY
 from cdc_ops.health.verdicts import Health, proxy_health
-from cdc_ops.proxy_saturation import ProxyFigures
+from cdc_ops.proxy.saturation import ProxyFigures
 from cdc_ops.settings import Thresholds
 
 proxy_spec = AssetSpec(

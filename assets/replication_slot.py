@@ -11,8 +11,8 @@ from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
 from assets.health import check_evaluation, number, observed_at
 from assets.keys import AURORA_CLUSTER, REPLICATION_SLOT, SLOT_CHECKS
 from cdc_ops.health.verdicts import Health, slot_checks, slot_health
-from cdc_ops.replication_slot import SlotState
 from cdc_ops.settings import Thresholds
+from cdc_ops.slot.reading import SlotState
 
 slot_spec = AssetSpec(
     REPLICATION_SLOT,

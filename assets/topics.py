@@ -14,7 +14,7 @@ from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.model import Filter
 from cdc_ops.health.reading import expected_partitions
 from cdc_ops.health.verdicts import topic_health
-from cdc_ops.kafka_topics import TopicState
+from cdc_ops.kafka.topics import TopicState
 from cdc_ops.settings import Settings
 
 

@@ -20,7 +20,7 @@ from dagster import (
 from assets.health import number
 from assets.keys import AURORA_CLUSTER, CLUSTER_UPTIME
 from assets.resources import CdcOpsResource
-from cdc_ops.uptime import uptime
+from cdc_ops.cluster.uptime import uptime
 
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
 PLOTTED = timedelta(days=1)

@@ -1,9 +1,9 @@
 """What the auto-stop policy saves, against the seeds' promise of 50-70 %.
 
 Simulates four weeks of a test environment minute by minute with the real decision function
-(cdc_ops.auto_stop.auto_stop_decision) run hourly, the auto-start on the first request to a
+(cdc_ops.cluster.auto_stop.auto_stop_decision) run hourly, the auto-start on the first request to a
 stopped cluster (10 minutes to become available, requests meanwhile answered 503), and the
-uptime arithmetic of the cluster_uptime asset (cdc_ops.uptime). Usage patterns:
+uptime arithmetic of the cluster_uptime asset (cdc_ops.cluster.uptime). Usage patterns:
   workday   - requests every 10 minutes, 09:00-18:00, Monday to Friday
   bursty    - a 30-minute burst of requests at 10:00 and at 15:00 on weekdays
   always-on - requests around the clock (the baseline: nothing can be saved)
@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cdc_ops.activity import Activity  # noqa: E402
-from cdc_ops.auto_stop import Action, Policy, auto_stop_decision  # noqa: E402
-from cdc_ops.cluster import ClusterState  # noqa: E402
-from cdc_ops.uptime import uptime  # noqa: E402
+from cdc_ops.cluster.activity import Activity  # noqa: E402
+from cdc_ops.cluster.auto_stop import Action, Policy, auto_stop_decision  # noqa: E402
+from cdc_ops.cluster.state import ClusterState  # noqa: E402
+from cdc_ops.cluster.uptime import uptime  # noqa: E402
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 DAYS = 28

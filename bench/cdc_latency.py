@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition  # noqa: E402
 
-from cdc_ops.kafka_topics import TopicAdmin, TopicSpec, client_config  # noqa: E402
-from cdc_ops.postgres import connect  # noqa: E402
+from cdc_ops.clients.postgres import connect  # noqa: E402
+from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config  # noqa: E402
 from cdc_ops.settings import load_settings  # noqa: E402
-from cdc_ops.stack import Stack  # noqa: E402
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
+from cdc_ops.tools.stack import Stack  # noqa: E402
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 
 
 class Receiver(threading.Thread):

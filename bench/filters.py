@@ -32,11 +32,11 @@ from cdc_ops.filters.compiler import Target, compile_filters  # noqa: E402
 from cdc_ops.filters.evaluate import matches  # noqa: E402
 from cdc_ops.filters.files import FILTERS_FILE  # noqa: E402
 from cdc_ops.filters.model import load_filters, parse_filters  # noqa: E402
-from cdc_ops.flink.local import LocalFlinkStatements  # noqa: E402
-from cdc_ops.kafka_topics import TopicAdmin, TopicSpec, client_config  # noqa: E402
+from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config  # noqa: E402
 from cdc_ops.settings import load_settings  # noqa: E402
-from cdc_ops.stack import Stack  # noqa: E402
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
+from cdc_ops.tools.stack import Stack  # noqa: E402
+from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements  # noqa: E402
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 
 CONDITIONS = [
     {"field": "event_type", "operator": "equals", "value": "LoanCreated"},

@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
-from cdc_ops.api_server import LambdaContainers, proxy_event  # noqa: E402
 from cdc_ops.producer.connections import postgres_database  # noqa: E402
 from cdc_ops.producer.repository import INSERT_ENTITY, INSERT_HEADER  # noqa: E402
 from cdc_ops.settings import Settings, load_settings  # noqa: E402
-from cdc_ops.stack import Stack  # noqa: E402
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
+from cdc_ops.tools.api_server import LambdaContainers, proxy_event  # noqa: E402
+from cdc_ops.tools.stack import Stack  # noqa: E402
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 from lambdas.producer_api.app import ProducerApi, make_service  # noqa: E402
 
 IMPORT_TARGET_S = 0.300

@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cdc_ops.aws import client  # noqa: E402
-from cdc_ops.proxy_saturation import (  # noqa: E402
+from cdc_ops.clients.aws import client  # noqa: E402
+from cdc_ops.proxy.saturation import (  # noqa: E402
     MAX_QUERIES_PER_CALL,
     METRICS,
     CloudWatchProxyReader,
@@ -34,8 +34,8 @@ from cdc_ops.proxy_saturation import (  # noqa: E402
     saturation_alerts,
 )
 from cdc_ops.settings import load_settings  # noqa: E402
-from cdc_ops.stack import Stack  # noqa: E402
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
+from cdc_ops.tools.stack import Stack  # noqa: E402
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 
 
 class Counted:

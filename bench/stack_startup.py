@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cdc_ops.settings import load_settings  # noqa: E402
-from cdc_ops.stack import Stack  # noqa: E402
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
+from cdc_ops.tools.stack import Stack  # noqa: E402
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 
 
 def _children_map() -> dict[int, list[int]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from assets.cluster import cluster_events
-from cdc_ops.cluster import cluster_observer
+from cdc_ops.cluster.state import cluster_observer
 from cdc_ops.health.verdicts import cluster_down_alerts
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, alert_sensor

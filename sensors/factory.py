@@ -23,8 +23,8 @@ from dagster import (
 )
 
 from assets.resources import CdcOpsResource
-from cdc_ops.alerts import Alert, Alerter, Notification, state_from_json, state_to_json
-from cdc_ops.cluster_control import utc_now
+from cdc_ops.alerts.delivery import Alert, Alerter, Notification, state_from_json, state_to_json
+from cdc_ops.cluster.control import utc_now
 from cdc_ops.settings import Settings
 
 

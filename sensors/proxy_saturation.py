@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from assets.rds_proxy import proxy_events
-from cdc_ops.proxy_saturation import ProxyFigures, proxy_reader, saturation_alerts
+from cdc_ops.proxy.saturation import ProxyFigures, proxy_reader, saturation_alerts
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, alert_sensor
 

@@ -4,8 +4,8 @@ from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_se
 
 from assets.pipeline import HEALTH_TAG
 from assets.resources import CdcOpsResource
-from cdc_ops.alerts import Alert, Alerter, Notification, Severity, runbook_link
-from cdc_ops.cluster_control import utc_now
+from cdc_ops.alerts.delivery import Alert, Alerter, Notification, Severity, runbook_link
+from cdc_ops.cluster.control import utc_now
 
 
 def run_failure_alert(job_name: str, run_id: str, message: str, runbook: str) -> Alert:

@@ -8,9 +8,9 @@ from typing import Any
 
 from assets.replication_slot import slot_events
 from cdc_ops.connector.backends import ABSENT, connector_backend
-from cdc_ops.replication_slot import observe_slot
 from cdc_ops.settings import Settings
-from cdc_ops.slot_health import slot_verdict
+from cdc_ops.slot.health import slot_verdict
+from cdc_ops.slot.reading import observe_slot
 from sensors.factory import Verdict, alert_sensor
 
 

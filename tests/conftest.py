@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import scratch_env, scratch_state_dir
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 

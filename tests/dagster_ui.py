@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from cdc_ops.stack.scratch import free_ports
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.conftest import ROOT
 
 LAUNCH = """

@@ -14,14 +14,14 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from cdc_ops.alerts import Alerter, LogDestination
+from cdc_ops.alerts.delivery import Alerter, LogDestination
+from cdc_ops.clients.postgres import connect
 from cdc_ops.connector.backends import connector_backend
-from cdc_ops.kafka_topics import client_config
-from cdc_ops.postgres import connect
-from cdc_ops.replication_slot import observe_slot
+from cdc_ops.kafka.topics import client_config
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import Stack
-from cdc_ops.stack.process import is_alive
+from cdc_ops.slot.reading import observe_slot
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.process import is_alive
 from sensors.connector_health import connector_health_verdict
 from sensors.factory import run_tick
 from sensors.slot_lag import slot_lag_verdict

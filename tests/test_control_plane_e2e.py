@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cdc_ops.devserver import control_plane_command
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import free_ports, scratch_state_dir
+from cdc_ops.tools.devserver import control_plane_command
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import free_ports, scratch_state_dir
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e

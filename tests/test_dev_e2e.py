@@ -12,8 +12,8 @@ import httpx
 import pytest
 import yaml
 
-from cdc_ops.stack import Stack, State
-from cdc_ops.stack.scratch import free_ports
+from cdc_ops.tools.stack import Stack, State
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e

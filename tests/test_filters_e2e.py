@@ -13,15 +13,15 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from dagster import DagsterInstance
 
+from cdc_ops.clients.postgres import connect
 from cdc_ops.filters.compiler import Target, compile_filters
 from cdc_ops.filters.evaluate import matches
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import load_filters
 from cdc_ops.flink.deploy import compile_for, redeploy, statement_backend
 from cdc_ops.flink.statements import StatementError
-from cdc_ops.kafka_topics import TopicAdmin, client_config
-from cdc_ops.postgres import connect
-from cdc_ops.stack import Stack
+from cdc_ops.kafka.topics import TopicAdmin, client_config
+from cdc_ops.tools.stack import Stack
 from tests.lambdas.test_producer_api_e2e import CountingAutoStarter, build_api, call, loan_event
 from tests.test_cdc_e2e import raw_records
 

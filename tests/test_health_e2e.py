@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from cdc_ops.clients.postgres import connect
 from cdc_ops.connector.backends import connector_backend
 from cdc_ops.flink.deploy import statement_backend
-from cdc_ops.postgres import connect
-from cdc_ops.replication_slot import observe_slot
-from cdc_ops.stack import Stack
+from cdc_ops.slot.reading import observe_slot
+from cdc_ops.tools.stack import Stack
 from tests.dagster_ui import DagsterUi, WebhookRecorder
 
 pytestmark = pytest.mark.e2e

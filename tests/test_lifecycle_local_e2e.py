@@ -18,10 +18,10 @@ from dagster import DagsterInstance, materialize
 from assets.keys import AURORA_CLUSTER
 from assets.resources import CdcOpsResource
 from assets.uptime import cluster_uptime
-from cdc_ops.auto_stop import activity_reader
+from cdc_ops.cluster.auto_stop import activity_reader
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import free_ports
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.conftest import ROOT
 from tests.helpers import start_api_server
 

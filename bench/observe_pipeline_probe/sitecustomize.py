@@ -24,13 +24,13 @@ def _wrap(owner, name: str, part: str, per=None) -> None:
 
 def _install() -> None:
     # the entry points every version of the code location reads its components through
-    import cdc_ops.cluster as cluster
-    import cdc_ops.connector.embedded as embedded
-    import cdc_ops.consumers.lag as lag
-    import cdc_ops.flink.local as flink
-    import cdc_ops.kafka_topics as topics
-    import cdc_ops.proxy_saturation as proxy
-    import cdc_ops.replication_slot as slot
+    import cdc_ops.cluster.state as cluster
+    import cdc_ops.kafka.groups as lag
+    import cdc_ops.kafka.topics as topics
+    import cdc_ops.proxy.saturation as proxy
+    import cdc_ops.slot.reading as slot
+    import cdc_ops.tools.stack.embedded_connector as embedded
+    import cdc_ops.tools.stack.flink_statements as flink
 
     _wrap(cluster.LocalClusterObserver, "observe", "cluster")
     _wrap(proxy.PgBouncerProxyReader, "read", "proxy")

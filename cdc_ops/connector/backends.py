@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from cdc_ops.rest import RestError, RestNotFound, RetryingRest
+from cdc_ops.clients.rest import RestError, RestNotFound, RetryingRest
 from cdc_ops.settings import Settings
 
 RUNNING = "RUNNING"
@@ -239,6 +239,6 @@ def connector_backend(settings: Settings) -> ConnectorBackend:
             c.confluent_api_secret.get_secret_value(),
             **retry,
         )
-    from cdc_ops.connector.embedded import EmbeddedBackend
+    from cdc_ops.tools.stack.embedded_connector import EmbeddedBackend
 
     return EmbeddedBackend(settings)

@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cdc_ops.database_secret import database_password
+from cdc_ops.clients.database_secret import database_password
 from cdc_ops.settings import Settings
 
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from cdc_ops.alerts import Alert, Severity
+from cdc_ops.alerts.delivery import Alert, Severity
 from cdc_ops.connector.backends import ABSENT, ConnectorStatus
 
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from cdc_ops.filters.compiler import Compiled, Statement
 from cdc_ops.flink.statements import ABSENT, RUNNING, StatementError, StatementState
-from cdc_ops.kafka_topics import TopicAdmin, TopicSpec
+from cdc_ops.kafka.topics import TopicAdmin, TopicSpec
 from cdc_ops.settings import Settings
 
 
@@ -116,7 +116,7 @@ def redeploy(
 
 def statement_backend(settings: Settings) -> StatementBackend:
     if settings.flink.backend == "local":
-        from cdc_ops.flink.local import LocalFlinkStatements
+        from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
 
         return LocalFlinkStatements(settings, start_timeout_s=settings.flink.start_timeout_s)
     f = settings.flink

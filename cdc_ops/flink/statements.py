@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from cdc_ops.rest import RestError, RestNotFound, RetryingRest
+from cdc_ops.clients.rest import RestError, RestNotFound, RetryingRest
 
 ABSENT = "ABSENT"
 RUNNING = "RUNNING"

@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cdc_ops.cluster import ClusterState, cluster_observer
+from cdc_ops.cluster.state import ClusterState, cluster_observer
 from cdc_ops.connector.backends import ConnectorStatus, connector_backend
-from cdc_ops.consumers.lag import GroupLag, group_lag
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.verdicts import (
     Health,
@@ -23,10 +22,11 @@ from cdc_ops.health.verdicts import (
     topic_health,
     unreadable,
 )
-from cdc_ops.kafka_topics import TopicAdmin, TopicState
-from cdc_ops.proxy_saturation import ProxyFigures, proxy_reader
-from cdc_ops.replication_slot import SlotState, observe_slot
+from cdc_ops.kafka.groups import GroupLag, group_lag
+from cdc_ops.kafka.topics import TopicAdmin, TopicState
+from cdc_ops.proxy.saturation import ProxyFigures, proxy_reader
 from cdc_ops.settings import Settings
+from cdc_ops.slot.reading import SlotState, observe_slot
 
 CLUSTER, PROXY, SLOT, CONNECTOR = "cluster", "proxy", "slot", "connector"
 TOPIC, STATEMENT, GROUP = "topic", "statement", "consumer group"

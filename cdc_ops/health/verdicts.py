@@ -10,17 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cdc_ops.alerts import Alert, Severity
-from cdc_ops.cluster import ClusterState
+from cdc_ops.alerts.delivery import Alert, Severity
+from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ABSENT as CONNECTOR_ABSENT
 from cdc_ops.connector.backends import ConnectorStatus
-from cdc_ops.consumers.lag import GroupLag
 from cdc_ops.flink.statements import RUNNING, StatementState
-from cdc_ops.kafka_topics import TopicState
-from cdc_ops.proxy_saturation import ProxyFigures, saturation_alerts
-from cdc_ops.replication_slot import SlotState
+from cdc_ops.kafka.groups import GroupLag
+from cdc_ops.kafka.topics import TopicState
+from cdc_ops.proxy.saturation import ProxyFigures, saturation_alerts
 from cdc_ops.settings import Thresholds
-from cdc_ops.slot_health import slot_verdict
+from cdc_ops.slot.health import slot_verdict
+from cdc_ops.slot.reading import SlotState
 
 _ONE_LOOK = datetime(2000, 1, 1, tzinfo=UTC)
 

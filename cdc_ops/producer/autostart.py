@@ -62,7 +62,7 @@ class NoAutoStart:
 def auto_starter(settings: Settings) -> AutoStarter:
     api = settings.producer_api
     if api.auto_start == "lambda":
-        from cdc_ops.aws import client
+        from cdc_ops.clients.aws import client
 
         return LambdaAutoStarter(api.auto_start_function or "", client("lambda", settings))
     if api.auto_start == "in_process":

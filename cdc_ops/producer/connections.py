@@ -24,7 +24,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from cdc_ops.database_secret import password_keys, secret_password
+from cdc_ops.clients.database_secret import password_keys, secret_password
 from cdc_ops.errors import DatabaseUnavailable
 from cdc_ops.settings import Settings
 
@@ -87,7 +87,7 @@ class ReusedPassword:
 
 
 def dsql_token_generator(settings: Settings) -> Callable[[], str]:
-    from cdc_ops.aws import client  # boto3 is imported only when a token is needed
+    from cdc_ops.clients.aws import client  # boto3 is imported only when a token is needed
 
     dsql = settings.dsql
     region = dsql.region or settings.aws.region

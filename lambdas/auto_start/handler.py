@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from cdc_ops.cluster_control import auto_start, cluster_controller
+from cdc_ops.cluster.control import auto_start, cluster_controller
 from cdc_ops.settings import load_settings
 
 logger = Logger(service="aurora-auto-start")

@@ -9,8 +9,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from cdc_ops.auto_stop import Policy, activity_reader, run_auto_stop
-from cdc_ops.cluster_control import cluster_controller
+from cdc_ops.cluster.auto_stop import Policy, activity_reader, run_auto_stop
+from cdc_ops.cluster.control import cluster_controller
 from cdc_ops.settings import load_settings
 
 logger = Logger(service="aurora-auto-stop")

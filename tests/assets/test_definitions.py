@@ -10,7 +10,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from assets.keys import AURORA_CLUSTER, REPLICATION_SLOT, topic_key
-from cdc_ops.stack import Stack
+from cdc_ops.tools.stack import Stack
 from tests.conftest import ROOT
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from cdc_ops.alerts import (
+from cdc_ops.alerts.delivery import (
     Alert,
     Alerter,
     LogDestination,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from cdc_ops.aws import client
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import free_ports
+from cdc_ops.clients.aws import client
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.helpers import start_api_server
 
 pytestmark = pytest.mark.e2e

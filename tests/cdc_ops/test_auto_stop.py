@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cdc_ops.activity import Activity, window_start
-from cdc_ops.auto_stop import Action, Policy, auto_stop_decision
-from cdc_ops.cluster import (
+from cdc_ops.cluster.activity import Activity, window_start
+from cdc_ops.cluster.auto_stop import Action, Policy, auto_stop_decision
+from cdc_ops.cluster.control import ActionResult, auto_start
+from cdc_ops.cluster.state import (
     TAG_LAST_ACTION,
     TAG_LAST_ACTION_AT,
     TAG_LAST_ACTION_REASON,
     ClusterState,
 )
-from cdc_ops.cluster_control import ActionResult, auto_start
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=3)

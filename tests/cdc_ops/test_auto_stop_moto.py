@@ -11,12 +11,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from cdc_ops.activity import ApiActivityReader
-from cdc_ops.auto_stop import Action, Policy, run_auto_stop
-from cdc_ops.aws import client
-from cdc_ops.cluster import TAG_LAST_ACTION, TAG_LAST_ACTION_REASON
-from cdc_ops.cluster_control import ClusterController, RdsPower, auto_start
-from cdc_ops.stack import Stack
+from cdc_ops.clients.aws import client
+from cdc_ops.cluster.activity import ApiActivityReader
+from cdc_ops.cluster.auto_stop import Action, Policy, run_auto_stop
+from cdc_ops.cluster.control import ClusterController, RdsPower, auto_start
+from cdc_ops.cluster.state import TAG_LAST_ACTION, TAG_LAST_ACTION_REASON
+from cdc_ops.tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 HOUR = timedelta(hours=1)
@@ -234,7 +234,7 @@ def test_stop_and_start_are_idempotent_and_auto_start_reports(local_stack, rds, 
 def test_an_unknown_cluster_is_absent_not_an_error(rds: Any) -> None:
     # described by identifier (so IAM can be scoped to the one cluster): RDS answers a missing
     # cluster with DBClusterNotFoundFault, which means "absent"
-    from cdc_ops.cluster import ABSENT, describe_rds_cluster
+    from cdc_ops.cluster.state import ABSENT, describe_rds_cluster
 
     state = describe_rds_cluster(rds, "cdc-streaming-test-no-such-cluster")
     assert state.status == ABSENT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdc_ops.cluster import (
+from cdc_ops.cluster.state import (
     ClusterMember,
     LocalClusterObserver,
     RdsClusterObserver,
@@ -12,8 +12,8 @@ from cdc_ops.cluster import (
     cluster_state_from_rds,
 )
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import scratch_state_dir
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import scratch_state_dir
 
 
 def test_rds_description_maps_to_state() -> None:

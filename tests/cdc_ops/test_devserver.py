@@ -11,9 +11,9 @@ from dagster import DagsterInstance
 from psycopg import sql
 from pydantic import SecretStr
 
-from cdc_ops.devserver import write_dagster_yaml
-from cdc_ops.stack import Stack
-from cdc_ops.stack.scratch import scratch_state_dir
+from cdc_ops.tools.devserver import write_dagster_yaml
+from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import scratch_state_dir
 
 
 def test_default_home_has_telemetry_off_and_embedded_storage() -> None:
@@ -75,7 +75,7 @@ def test_postgres_storage_runs_on_a_real_database(local_stack: Stack) -> None:
 
 
 def test_a_bare_postgres_url_gets_the_driver_dagster_postgres_needs() -> None:
-    from cdc_ops.devserver import dagster_storage_url
+    from cdc_ops.tools.devserver import dagster_storage_url
 
     assert dagster_storage_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg2://u:p@h:5432/d"
     assert dagster_storage_url("postgres://u:p@h/d") == "postgresql+psycopg2://u:p@h/d"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cdc_ops.cluster import (
+from cdc_ops.cluster.state import (
     TAG_LAST_ACTION,
     TAG_LAST_ACTION_AT,
     TAG_LAST_ACTION_REASON,
     ClusterState,
 )
 from cdc_ops.connector.backends import ConnectorStatus, TaskStatus
-from cdc_ops.consumers.lag import GroupLag, PartitionLag
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.reading import PipelineReading, health_rows
 from cdc_ops.health.verdicts import (
@@ -24,9 +23,10 @@ from cdc_ops.health.verdicts import (
     statement_health,
     topic_health,
 )
-from cdc_ops.kafka_topics import TopicState
-from cdc_ops.replication_slot import SlotState
+from cdc_ops.kafka.groups import GroupLag, PartitionLag
+from cdc_ops.kafka.topics import TopicState
 from cdc_ops.settings import Settings, Thresholds
+from cdc_ops.slot.reading import SlotState
 
 T = Thresholds()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 
-from cdc_ops.kafka_topics import TopicAdmin, TopicSpec, client_config, pipeline_topics
+from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config, pipeline_topics
 from cdc_ops.settings import load_settings
-from cdc_ops.stack import Stack
+from cdc_ops.tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

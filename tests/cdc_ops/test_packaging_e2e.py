@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cdc_ops.packaging import PackagingError, build
+from cdc_ops.tools.packaging import PackagingError, build
 
 pytestmark = pytest.mark.e2e
 

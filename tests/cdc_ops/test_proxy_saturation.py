@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cdc_ops.alerts import Severity
-from cdc_ops.proxy_saturation import (
+from cdc_ops.alerts.delivery import Severity
+from cdc_ops.proxy.saturation import (
     METRICS,
     CloudWatchProxyReader,
     ProxyFigures,

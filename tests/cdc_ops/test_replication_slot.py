@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cdc_ops.postgres import connect
-from cdc_ops.replication_slot import observe_slot
-from cdc_ops.stack import Stack
+from cdc_ops.clients.postgres import connect
+from cdc_ops.slot.reading import observe_slot
+from cdc_ops.tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

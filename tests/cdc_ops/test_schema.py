@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cdc_ops.postgres import connect
-from cdc_ops.schema import TABLE_NAMES, apply_schema
-from cdc_ops.stack import Stack
+from cdc_ops.clients.postgres import connect
+from cdc_ops.producer.schema import TABLE_NAMES, apply_schema
+from cdc_ops.tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -77,8 +77,8 @@ def test_aws_loads_without_endpoints_and_names_them_where_used(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The auto-stop Lambda has no database or Kafka settings, and needs none."""
-    from cdc_ops.kafka_topics import client_config
-    from cdc_ops.postgres import conninfo
+    from cdc_ops.clients.postgres import conninfo
+    from cdc_ops.kafka.topics import client_config
 
     monkeypatch.setenv("CDC_OPS_ENV", "aws")
     settings = load_settings()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cdc_ops.alerts import Severity
-from cdc_ops.replication_slot import SlotState
+from cdc_ops.alerts.delivery import Severity
 from cdc_ops.settings import Thresholds
-from cdc_ops.slot_health import slot_verdict
+from cdc_ops.slot.health import slot_verdict
+from cdc_ops.slot.reading import SlotState
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 T = Thresholds(

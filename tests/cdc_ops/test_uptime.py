@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cdc_ops.uptime import uptime
+from cdc_ops.cluster.uptime import uptime
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 H = timedelta(hours=1)

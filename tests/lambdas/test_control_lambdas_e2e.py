@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from cdc_ops.aws import client
-from cdc_ops.stack import Stack
+from cdc_ops.clients.aws import client
+from cdc_ops.tools.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from cdc_ops.api_server import proxy_event
-from cdc_ops.postgres import connect
+from cdc_ops.clients.postgres import connect
 from cdc_ops.producer.connections import dsql_database, postgres_database
 from cdc_ops.settings import Settings
-from cdc_ops.stack import Stack
+from cdc_ops.tools.api_server import proxy_event
+from cdc_ops.tools.stack import Stack
 from lambdas.producer_api.app import UNAVAILABLE_MESSAGE, ProducerApi, make_service
 
 pytestmark = pytest.mark.e2e
@@ -286,7 +286,7 @@ def test_a_failing_auto_start_still_answers_503(stoppable) -> None:
 
 
 def test_concurrent_requests_through_separate_containers(local_stack: Stack) -> None:
-    from cdc_ops.api_server import LambdaContainers
+    from cdc_ops.tools.api_server import LambdaContainers
 
     containers = LambdaContainers(
         lambda: build_api(local_stack.settings, CountingAutoStarter()), count=4
@@ -329,7 +329,7 @@ def test_the_password_comes_from_secrets_manager_and_a_rotation_is_followed(
     local_stack: Stack,
 ) -> None:
     """As deployed: no password in the environment, only the RDS-managed secret's ARN (moto)."""
-    from cdc_ops.aws import client
+    from cdc_ops.clients.aws import client
 
     settings = local_stack.settings.model_copy(deep=True)
     real = settings.database.password.get_secret_value()
@@ -357,8 +357,8 @@ def test_the_password_comes_from_secrets_manager_and_a_rotation_is_followed(
 
 
 def test_a_secret_without_a_password_key_is_named_and_not_echoed(local_stack: Stack) -> None:
-    from cdc_ops.aws import client
-    from cdc_ops.database_secret import secret_password
+    from cdc_ops.clients.aws import client
+    from cdc_ops.clients.database_secret import secret_password
 
     settings = local_stack.settings.model_copy(deep=True)
     arn = client("secretsmanager", settings).create_secret(
@@ -372,7 +372,7 @@ def test_a_secret_without_a_password_key_is_named_and_not_echoed(local_stack: St
 
 def test_the_control_plane_reads_the_slot_with_the_secrets_password(local_stack: Stack) -> None:
     """The ECS control plane gets only database.password_secret_arn, like the Lambdas."""
-    from cdc_ops.aws import client
+    from cdc_ops.clients.aws import client
 
     settings = local_stack.settings.model_copy(deep=True)
     real = settings.database.password.get_secret_value()

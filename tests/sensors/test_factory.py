@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from cdc_ops.alerts import Alert, Alerter, Notification, Severity, deliver
+from cdc_ops.alerts.delivery import Alert, Alerter, Notification, Severity, deliver
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, run_tick
 from sensors.uptime import uptime_due

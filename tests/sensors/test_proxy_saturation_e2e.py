@@ -14,11 +14,11 @@ from dagster import DagsterInstance, build_sensor_context
 
 from assets.keys import RDS_PROXY
 from assets.resources import CdcOpsResource
-from cdc_ops.alerts import Alerter, LogDestination
-from cdc_ops.aws import client
-from cdc_ops.proxy_load import ProxyLoad
+from cdc_ops.alerts.delivery import Alerter, LogDestination
+from cdc_ops.clients.aws import client
+from cdc_ops.proxy.load import ProxyLoad
 from cdc_ops.settings import Settings, load_settings
-from cdc_ops.stack import Stack
+from cdc_ops.tools.stack import Stack
 from sensors.factory import run_tick
 from sensors.proxy_saturation import build_proxy_saturation_sensor, proxy_saturation_verdict
 from tests.helpers import Recorder

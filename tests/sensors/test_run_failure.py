@@ -41,14 +41,14 @@ def fail_and_sense(caplog: pytest.LogCaptureFixture, tags: dict | None = None):
             dagster_event=failure,
             resources={"cdc_ops": CdcOpsResource()},
         ).for_run_failure()
-        with caplog.at_level(logging.WARNING, logger="cdc_ops.alerts"):
+        with caplog.at_level(logging.WARNING, logger="cdc_ops.alerts.delivery"):
             run_failure_alerts(context)
     return result
 
 
 def test_a_failed_run_raises_one_alert(caplog: pytest.LogCaptureFixture) -> None:
     result = fail_and_sense(caplog)
-    (record,) = [r for r in caplog.records if r.name == "cdc_ops.alerts"]
+    (record,) = [r for r in caplog.records if r.name == "cdc_ops.alerts.delivery"]
     body = json.loads(record.getMessage())["alert"]
     assert body["source"] == "run_failure" and body["severity"] == "critical"
     assert body["summary"] == "Dagster run of doomed failed"
@@ -60,4 +60,4 @@ def test_an_observation_that_found_the_pipeline_unhealthy_is_not_paged_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fail_and_sense(caplog, tags={"cdc-ops/health": "unhealthy"})
-    assert [r for r in caplog.records if r.name == "cdc_ops.alerts"] == []
+    assert [r for r in caplog.records if r.name == "cdc_ops.alerts.delivery"] == []

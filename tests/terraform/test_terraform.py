@@ -15,9 +15,9 @@ from pathlib import Path
 import hcl2
 import pytest
 
-from cdc_ops.packaging import LAMBDAS, PYTHON_VERSION
-from cdc_ops.proxy_saturation import NAMESPACE as RDS_NAMESPACE
+from cdc_ops.proxy.saturation import NAMESPACE as RDS_NAMESPACE
 from cdc_ops.settings import AutoStop, Settings, Thresholds, load_settings
+from cdc_ops.tools.packaging import LAMBDAS, PYTHON_VERSION
 from tests.conftest import ROOT
 from tests.terraform.hcl import (
     MODULES,

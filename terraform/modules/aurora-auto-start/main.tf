@@ -14,7 +14,7 @@ module "function" {
 
   cluster_id  = var.cluster_id
   cluster_arn = var.cluster_arn
-  # cdc_ops.cluster_control.auto_start: describe, start, and the action recorded as tags
+  # cdc_ops.cluster.control.auto_start: describe, start, and the action recorded as tags
   cluster_actions = ["rds:DescribeDBClusters", "rds:StartDBCluster", "rds:AddTagsToResource"]
 
   timeout = 30

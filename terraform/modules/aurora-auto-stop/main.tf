@@ -20,10 +20,10 @@ module "function" {
 
   cluster_id  = var.cluster_id
   cluster_arn = var.cluster_arn
-  # cdc_ops.auto_stop via cluster_control: describe, stop, and the action recorded as tags (it
+  # cdc_ops.cluster.auto_stop via cluster_control: describe, stop, and the action recorded as tags (it
   # never starts the cluster; that is the auto-start's)
   cluster_actions = ["rds:DescribeDBClusters", "rds:StopDBCluster", "rds:AddTagsToResource"]
-  # cdc_ops.activity: AWS/ApiGateway Count of the producer API
+  # cdc_ops.cluster.activity: AWS/ApiGateway Count of the producer API
   read_metrics = true
   settings = {
     CDC_OPS_NAMES__API_NAME                = var.api_name

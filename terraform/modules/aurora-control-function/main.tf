@@ -64,9 +64,9 @@ resource "aws_sqs_queue" "dlq" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# IAM: exactly the calls of the handler: cluster_actions on the cluster (cdc_ops.cluster_control),
-# the two describes of cdc_ops.cluster, and CloudWatch metrics when read_metrics (the auto-stop's
-# cdc_ops.activity).
+# IAM: exactly the calls of the handler: cluster_actions on the cluster (cdc_ops.cluster.control),
+# the two describes of cdc_ops.cluster.state, and CloudWatch metrics when read_metrics (the auto-stop's
+# cdc_ops.cluster.activity).
 # ---------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "assume" {

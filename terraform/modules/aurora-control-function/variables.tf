@@ -37,7 +37,7 @@ variable "purpose" {
 
 variable "handler" {
   type        = string
-  description = "The handler inside the zip (cdc_ops.packaging.LAMBDAS)."
+  description = "The handler inside the zip (cdc_ops.tools.packaging.LAMBDAS)."
 
   validation {
     condition     = contains(["lambdas.auto_start.handler.handler", "lambdas.auto_stop.handler.handler"], var.handler)

@@ -399,7 +399,7 @@ resource "aws_secretsmanager_secret_version" "storage_url" {
 
 # ---------------------------------------------------------------------------------------------
 # IAM: the execution role (pull, logs, secrets) and the task role (what the control plane calls:
-# cdc_ops.cluster, cluster_control, auto_stop/activity, proxy_saturation, alerts).
+# cdc_ops.cluster.state, cluster_control, auto_stop/activity, proxy_saturation, alerts).
 # ---------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -509,7 +509,7 @@ resource "aws_iam_role" "task" {
 
 data "aws_iam_policy_document" "task" {
   statement {
-    # cdc_ops.database_secret: the control plane reads the database password when it connects
+    # cdc_ops.clients.database_secret: the control plane reads the database password when it connects
     sid       = "ReadTheDatabasePassword"
     effect    = "Allow"
     actions   = ["secretsmanager:GetSecretValue"]

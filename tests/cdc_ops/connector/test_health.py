@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cdc_ops.alerts import Severity
+from cdc_ops.alerts.delivery import Severity
 from cdc_ops.connector.backends import ConnectorStatus, TaskStatus
 from cdc_ops.connector.health import HealthMemory, backoff, connector_health
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cdc_ops.consumers.runner import MalformedMessage, parse
+from cdc_ops.kafka.consumer import MalformedMessage, parse
 
 
 def record(**kw) -> bytes:

@@ -12,11 +12,11 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from cdc_ops.consumers.lag import group_lag
-from cdc_ops.consumers.runner import ConsumerRunner
-from cdc_ops.kafka_topics import TopicAdmin, TopicSpec, client_config
+from cdc_ops.kafka.consumer import ConsumerRunner
+from cdc_ops.kafka.groups import group_lag
+from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config
 from cdc_ops.settings import ConsumerSpec
-from cdc_ops.stack import Stack
+from cdc_ops.tools.stack import Stack
 from tests.cdc_ops.consumers.test_parse import record
 
 pytestmark = pytest.mark.e2e

@@ -152,7 +152,7 @@ def test_sql_gateway_error_is_reported() -> None:
 
 
 def test_regex_literals_are_found_inside_nested_calls() -> None:
-    from cdc_ops.flink.local import regex_literals
+    from cdc_ops.tools.stack.flink_statements import regex_literals
 
     sql = (
         "WHERE (REGEXP(JSON_VALUE(`event_data`, '$.a'), '^Lo''an[0-9]+$') AND "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cdc_ops.errors import StackError
-from cdc_ops.stack.process import (
+from cdc_ops.tools.stack.process import (
     ProcessRecord,
     is_alive,
     port_accepts,

@@ -12,13 +12,13 @@ import time
 import psycopg
 import pytest
 
+from cdc_ops.clients.postgres import connect
 from cdc_ops.errors import PortInUseError
-from cdc_ops.postgres import connect
 from cdc_ops.settings import Settings
-from cdc_ops.stack import Stack, State
-from cdc_ops.stack.kafka import tansu_binary
-from cdc_ops.stack.process import is_alive, spawn, terminate
-from cdc_ops.stack.scratch import free_ports
+from cdc_ops.tools.stack import Stack, State
+from cdc_ops.tools.stack.kafka import tansu_binary
+from cdc_ops.tools.stack.process import is_alive, spawn, terminate
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
