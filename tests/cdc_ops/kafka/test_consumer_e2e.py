@@ -17,7 +17,7 @@ from cdc_ops.kafka.groups import group_lag
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config
 from cdc_ops.settings import ConsumerSpec
 from cdc_ops.tools.stack import Stack
-from tests.cdc_ops.consumers.test_parse import record
+from tests.cdc_ops.kafka.test_consumer_parse import record
 
 pytestmark = pytest.mark.e2e
 
