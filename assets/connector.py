@@ -20,7 +20,7 @@ from dagster import (
 from assets.health import check_evaluation, check_key, check_result, observed_at
 from assets.keys import CDC_CONNECTOR, CONNECTOR_CHECK, REPLICATION_SLOT
 from assets.resources import CdcOpsResource
-from cdc_ops.connector.backends import ConnectorStatus, connector_backend
+from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.connector.config import redacted, render
 from cdc_ops.health.verdicts import connector_health
 
@@ -69,8 +69,8 @@ def connector_events(status: ConnectorStatus, at: datetime, **extra: Any) -> lis
     name="cdc_connector",
 )
 def cdc_connector(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-    settings = cdc_ops.settings()
-    backend = connector_backend(settings)
+    settings = cdc_ops.settings
+    backend = cdc_ops.adapters.connector_backend
     applied: dict[str, Any] = {}
     if CDC_CONNECTOR in context.selected_asset_keys:
         with warnings.catch_warnings(record=True) as caught:

@@ -27,13 +27,13 @@ from dagster import (
 from assets.health import check_evaluation, check_key, check_result, observed_at
 from assets.keys import STATEMENT_CHECK, statement_key, topic_key
 from assets.resources import CdcOpsResource
+from cdc_ops.adapters import Adapters
 from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import Filter, FiltersError, load_filters
-from cdc_ops.flink.deploy import DeployReport, compile_for, redeploy, statement_backend
+from cdc_ops.flink.deploy import DeployReport, redeploy_filters
 from cdc_ops.flink.statements import StatementError, StatementState
 from cdc_ops.health.verdicts import statement_health
-from cdc_ops.kafka.topics import TopicAdmin
 from cdc_ops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,16 +105,16 @@ def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
     def flink_statements(
         context: AssetExecutionContext, cdc_ops: CdcOpsResource, config: RedeployConfig
     ):
-        current = cdc_ops.settings()
+        adapters = cdc_ops.adapters
         try:
-            backend = statement_backend(current)
+            backend = adapters.statement_backend
         except StatementError as exc:
             raise Failure(description=str(exc)) from None
         selected = {names[k][0] for k in context.selected_asset_keys}
         changes = {}
         if selected:
             everything = len(selected) == len(names)
-            report = _deploy(context, current, backend, selected, everything, config.dry_run)
+            report = _deploy(context, adapters, selected, everything, config.dry_run)
             changes = {c.name: c for c in report.changes}
         checked = {c.asset_key for c in context.selected_asset_check_keys}
         at = datetime.now(UTC)
@@ -138,25 +138,20 @@ def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
 
 def _deploy(
     context: AssetExecutionContext,
-    settings: Settings,
-    backend: Any,
+    adapters: Adapters,
     selected: set[str],
     everything: bool,
     dry_run: bool,
 ) -> DeployReport:
     try:
-        compiled = compile_for(settings)
+        report = redeploy_filters(
+            adapters,
+            dry_run=dry_run,
+            # everything selected (the redeploy button): statements of removed filters stop too
+            only=None if everything else selected,
+        )
     except FiltersError as exc:
         raise Failure(description=str(exc)) from None
-    report = redeploy(
-        compiled,
-        backend,
-        TopicAdmin(settings),
-        settings.names.filtered_topic_partitions,
-        dry_run=dry_run,
-        # everything selected (the redeploy button): statements of removed filters stop too
-        only=None if everything else selected,
-    )
     for change in report.changes:
         outcome = report.failed.get(change.name) or report.deployed.get(change.name, "")
         context.log.info(f"{change.name}: {change.action} ({change.reason}) {outcome}")

@@ -11,8 +11,8 @@ from dagster import Config, OpExecutionContext, Output, in_process_executor, job
 
 from assets.cluster import cluster_events
 from assets.resources import CdcOpsResource
-from cdc_ops.cluster.auto_stop import Policy, activity_reader, run_auto_stop
-from cdc_ops.cluster.control import ActionResult, cluster_controller
+from cdc_ops.cluster import auto_stop as auto_stopping
+from cdc_ops.cluster.control import ActionResult
 
 AUTO_STOP_JOB = "auto_stop_job"
 
@@ -36,12 +36,10 @@ def _report_cluster(context: OpExecutionContext, controller) -> str:
 
 @op(description="Decide whether the idle cluster should stop, and stop it if so.")
 def auto_stop(context: OpExecutionContext, cdc_ops: CdcOpsResource):
-    settings = cdc_ops.settings()
-    controller = cluster_controller(settings)
-    run = run_auto_stop(controller, activity_reader(settings), Policy.from_settings(settings))
+    run = auto_stopping.auto_stop(cdc_ops.adapters)
     decision = run.decision
     context.log.info(f"auto-stop: {decision.action.value}: {decision.reason}")
-    status_after = _report_cluster(context, controller)
+    status_after = _report_cluster(context, cdc_ops.adapters.cluster_controller)
     metadata = {
         "decision": decision.action.value,
         "reason": decision.reason,
@@ -57,7 +55,7 @@ class ClusterActionConfig(Config):
 
 
 def _act(context: OpExecutionContext, cdc_ops: CdcOpsResource, action: str, reason: str):
-    controller = cluster_controller(cdc_ops.settings())
+    controller = cdc_ops.adapters.cluster_controller
     result = getattr(controller, action)(f"manual: {reason}")
     context.log.info(f"{action}: {result.outcome}")
     status_after = _report_cluster(context, controller)

@@ -259,9 +259,9 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         name=SOURCE_OBSERVER,
     )
     def observe_source(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        current = cdc_ops.settings()
+        current = cdc_ops.settings
         sel = _Selection(context)
-        reading = read_pipeline(current, _parts_for(sel.targets))
+        reading = read_pipeline(cdc_ops.adapters, _parts_for(sel.targets))
         remember(context, reading)
         yield from _emit(context, _source_events(reading, current, sel))
 
@@ -269,9 +269,9 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         specs=[raw_spec], check_specs=[raw_check], can_subset=True, name=RAW_OBSERVER
     )
     def observe_raw_topic(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        current = cdc_ops.settings()
+        current = cdc_ops.settings
         sel = _Selection(context)
-        reading = read_pipeline(current, [parts.CONNECTOR, parts.TOPIC], topics=[raw_name])
+        reading = read_pipeline(cdc_ops.adapters, [parts.CONNECTOR, parts.TOPIC], topics=[raw_name])
         remember(context, reading)
         events = []
         if reading.connector is not None:  # the connector that fills the raw topic, as it is now
@@ -286,12 +286,14 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         name=ROUTES_OBSERVER,
     )
     def observe_routes(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        current = cdc_ops.settings()
+        current = cdc_ops.settings
         sel = _Selection(context)
         wanted = _parts_for(sel.targets)
         if len(sel.keys) == len(filtered_specs) + len(groups):  # the whole step: the job's run
             wanted.add(parts.STATEMENT)
-        reading = read_pipeline(current, wanted, statements=statements, topics=filtered_names)
+        reading = read_pipeline(
+            cdc_ops.adapters, wanted, statements=statements, topics=filtered_names
+        )
         remember(context, reading)
         events: list[Any] = []
         for s in reading.statements or []:  # the statements that fill these topics, as they are
@@ -318,7 +320,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         ],
     )
     def pipeline_health(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
-        current = cdc_ops.settings()
+        current = cdc_ops.settings
         # what the observing steps of this run read, and anything they did not, read now once
         have = merged(_RUN_READINGS.pop(context.run.run_id, []))
         missing = {
@@ -337,7 +339,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         unread = [t for t in current.names.topics if t not in read_topics]
         if unread and parts.TOPIC not in have.errors:
             missing.add(parts.TOPIC)
-        extra = read_pipeline(current, missing, statements=statements, topics=unread)
+        extra = read_pipeline(cdc_ops.adapters, missing, statements=statements, topics=unread)
         reading = merged([have, extra])
         reading.topics = sorted(
             reading.topics or [], key=lambda t: current.names.topics.index(t.name)

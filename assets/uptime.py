@@ -65,7 +65,7 @@ def status_history(context: AssetExecutionContext, since: datetime) -> list[tupl
     "location starts and then every hour.",
 )
 def cluster_uptime(context: AssetExecutionContext, cdc_ops: CdcOpsResource) -> MaterializeResult:
-    price = cdc_ops.settings().auto_stop.hourly_price_usd
+    price = cdc_ops.settings.auto_stop.hourly_price_usd
     now = datetime.now(UTC)
     # one status before the 30-day window tells what held at its start
     history = status_history(context, now - WINDOWS["30d"] - timedelta(days=1))

@@ -4,9 +4,20 @@
 class CdcOpsError(Exception):
     """Base for errors shown to the operator without a traceback."""
 
+    # what `cdc-ops` exits with (its --help lists the codes): 1 failed, 2 usage or settings
+    exit_code = 1
+
 
 class SettingsError(CdcOpsError):
     """A setting is missing or invalid; the message names the key and where it came from."""
+
+    exit_code = 2
+
+
+class UsageError(CdcOpsError):
+    """A command was asked for something that does not exist (a component, a consumer)."""
+
+    exit_code = 2
 
 
 class StackError(CdcOpsError):
@@ -15,6 +26,8 @@ class StackError(CdcOpsError):
 
 class PortInUseError(StackError):
     """A port the stack wants is held by a process the stack did not start."""
+
+    exit_code = 2  # a settings conflict: the message names the port setting to change
 
 
 class DatabaseUnavailable(CdcOpsError):

@@ -7,16 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from assets.cluster import cluster_events
-from cdc_ops.cluster.state import cluster_observer
+from cdc_ops.adapters import Adapters
 from cdc_ops.health.verdicts import cluster_down_alerts
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, alert_sensor
 
 
 def cluster_availability_verdict(
-    settings: Settings, memory: dict[str, Any], now: datetime
+    adapters: Adapters, memory: dict[str, Any], now: datetime
 ) -> Verdict:
-    state = cluster_observer(settings).observe()
+    settings = adapters.settings
+    state = adapters.cluster_observer.observe()
     alerts = cluster_down_alerts(state, settings.alerts.runbook_base_url)
     return Verdict(
         alerts, {}, cluster_events(state, now), f"cluster {state.cluster_id}: {state.status}"

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from assets.connector import connector_events
-from cdc_ops.connector.backends import connector_backend
+from cdc_ops.adapters import Adapters
 from cdc_ops.connector.health import HealthMemory, connector_health
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, alert_sensor
 
 
-def connector_health_verdict(settings: Settings, memory: dict[str, Any], now: datetime) -> Verdict:
-    backend = connector_backend(settings)
+def connector_health_verdict(adapters: Adapters, memory: dict[str, Any], now: datetime) -> Verdict:
+    settings, backend = adapters.settings, adapters.connector_backend
     status = backend.status()
     c = settings.connector
     decision = connector_health(

@@ -1,11 +1,11 @@
 """Every alert sensor from one factory: the cursor, the alerter and the logging live here; a
 sensor is only its verdict function.
 
-A verdict function gets the settings, what its sensor remembered last tick and the time, reads
-its component once, and returns the alerts active now, what to remember, and the observations
-and check evaluations that read gives the UI. The factory turns that into notifications (raised
-once, reminded after the cooldown, resolved) delivered within `alerts.tick_budget_s`, and a
-`SensorResult` whose cursor holds both memories.
+A verdict function gets the adapters (and through them the settings), what its sensor remembered
+last tick and the time, reads its component once, and returns the alerts active now, what to
+remember, and the observations and check evaluations that read gives the UI. The factory turns
+that into notifications (raised once, reminded after the cooldown, resolved) delivered within
+`alerts.tick_budget_s`, and a `SensorResult` whose cursor holds both memories.
 """
 
 import json
@@ -23,9 +23,8 @@ from dagster import (
 )
 
 from assets.resources import CdcOpsResource
+from cdc_ops.adapters import Adapters
 from cdc_ops.alerts.delivery import Alert, Alerter, Notification, state_from_json, state_to_json
-from cdc_ops.cluster.control import utc_now
-from cdc_ops.settings import Settings
 
 
 @dataclass
@@ -39,7 +38,7 @@ class Verdict:
     hold: bool = False
 
 
-VerdictFn = Callable[[Settings, dict[str, Any], datetime], Verdict]
+VerdictFn = Callable[[Adapters, dict[str, Any], datetime], Verdict]
 
 
 @dataclass
@@ -56,19 +55,19 @@ class Tick:
 def run_tick(
     verdict_fn: VerdictFn,
     cursor: str | None,
-    settings: Settings,
+    adapters: Adapters,
     alerter: Alerter | None = None,
     now: datetime | None = None,
 ) -> Tick:
     """One tick of an alert sensor, apart from Dagster's sensor machinery so tests can drive it."""
     previous = json.loads(cursor) if cursor else {}
-    now = now or utc_now()
-    verdict = verdict_fn(settings, previous.get("memory") or {}, now)
+    now = now or adapters.clock()
+    verdict = verdict_fn(adapters, previous.get("memory") or {}, now)
     standing = state_from_json(previous.get("alerts"))
     if verdict.hold:
         notifications, state = [], standing
     else:
-        alerter = alerter or Alerter(settings)
+        alerter = alerter or adapters.alerter
         notifications, _deliveries, state = alerter.tick(standing, verdict.alerts, now)
     next_cursor = json.dumps({"alerts": state_to_json(state), "memory": verdict.memory})
     return Tick(
@@ -88,7 +87,7 @@ def alert_sensor(
         description=description,
     )
     def _alert_sensor(context: SensorEvaluationContext, cdc_ops: CdcOpsResource):
-        tick = run_tick(verdict_fn, context.cursor, cdc_ops.settings())
+        tick = run_tick(verdict_fn, context.cursor, cdc_ops.adapters)
         if tick.summary:
             context.log.info(tick.summary)
         for n in tick.notifications:

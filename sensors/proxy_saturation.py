@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from assets.rds_proxy import proxy_events
-from cdc_ops.proxy.saturation import ProxyFigures, proxy_reader, saturation_alerts
+from cdc_ops.adapters import Adapters
+from cdc_ops.proxy.saturation import ProxyFigures, saturation_alerts
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, alert_sensor
 
@@ -26,8 +27,9 @@ def _compact(f: ProxyFigures) -> dict:
     }
 
 
-def proxy_saturation_verdict(settings: Settings, memory: dict[str, Any], now: datetime) -> Verdict:
-    figures = proxy_reader(settings).read(now)
+def proxy_saturation_verdict(adapters: Adapters, memory: dict[str, Any], now: datetime) -> Verdict:
+    settings = adapters.settings
+    figures = adapters.proxy_reader.read(now)
     active = saturation_alerts(figures, settings.thresholds, settings.alerts.runbook_base_url)
     keep = settings.proxy.series_length * len(figures)
     series = (memory.get("series", []) + [_compact(f) for f in figures])[-keep:]

@@ -4,8 +4,8 @@ from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_se
 
 from assets.pipeline import HEALTH_TAG
 from assets.resources import CdcOpsResource
-from cdc_ops.alerts.delivery import Alert, Alerter, Notification, Severity, runbook_link
-from cdc_ops.cluster.control import utc_now
+from cdc_ops.alerts.delivery import Alert, Notification, Severity, runbook_link
+from cdc_ops.clock import utc_now
 
 
 def run_failure_alert(job_name: str, run_id: str, message: str, runbook: str) -> Alert:
@@ -26,7 +26,8 @@ def run_failure_alert(job_name: str, run_id: str, message: str, runbook: str) ->
     description="Sends an alert for any failed run of this code location.",
 )
 def run_failure_alerts(context: RunFailureSensorContext, cdc_ops: CdcOpsResource) -> None:
-    settings = cdc_ops.settings()
+    adapters = cdc_ops.adapters
+    settings = adapters.settings
     run = context.dagster_run
     if run.tags.get(HEALTH_TAG) == "unhealthy":
         # the observation ran and found the pipeline unhealthy: the part's own sensor pages for
@@ -37,4 +38,4 @@ def run_failure_alerts(context: RunFailureSensorContext, cdc_ops: CdcOpsResource
     alert = run_failure_alert(
         run.job_name, run.run_id, message, runbook_link(settings, "dagster-run-failed")
     )
-    Alerter(settings).send([Notification("event", alert, utc_now())])
+    adapters.alerter.send([Notification("event", alert, utc_now())])

@@ -7,17 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from assets.replication_slot import slot_events
-from cdc_ops.connector.backends import ABSENT, connector_backend
+from cdc_ops.adapters import Adapters
+from cdc_ops.connector.backends import ABSENT
 from cdc_ops.settings import Settings
 from cdc_ops.slot.health import slot_verdict
 from cdc_ops.slot.reading import observe_slot
 from sensors.factory import Verdict, alert_sensor
 
 
-def slot_lag_verdict(settings: Settings, memory: dict[str, Any], now: datetime) -> Verdict:
+def slot_lag_verdict(adapters: Adapters, memory: dict[str, Any], now: datetime) -> Verdict:
+    settings = adapters.settings
     slot = observe_slot(settings)
     since = memory.get("inactive_since")
-    configured = connector_backend(settings).status().state != ABSENT
+    configured = adapters.connector_backend.status().state != ABSENT
     verdict = slot_verdict(
         slot,
         now,

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.alerts.delivery import Alerter, LogDestination
 from cdc_ops.clients.postgres import connect
-from cdc_ops.connector.backends import connector_backend
 from cdc_ops.kafka.topics import client_config
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.slot.reading import observe_slot
@@ -99,11 +99,11 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
     settings = cdc_stack.settings
     recorder = Recorder()
     alerter = Alerter(settings, [recorder, LogDestination()])
-    tick = run_tick(slot_lag_verdict, None, settings, alerter)
+    tick = run_tick(slot_lag_verdict, None, Adapters(settings), alerter)
     cursor, sent = tick.cursor, tick.notifications
     assert sent == []
 
-    backend = connector_backend(settings)
+    backend = Adapters(settings).connector_backend
     backend.stop()
     batch = 0
     while (observe_slot(settings).retained_bytes or 0) <= 4 * 1024**2:  # write until past it
@@ -116,13 +116,13 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
                 (f"lag-{batch}-",),
             )
         batch += 1
-    tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+    tick = run_tick(slot_lag_verdict, cursor, Adapters(settings), alerter)
     cursor, sent = tick.cursor, tick.notifications
     assert [(n.kind, n.alert.key) for n in sent] == [
         ("firing", "slot/business_events_cdc_slot/retained_wal")
     ]
     assert sent[0].alert.values["retained_bytes"] > 4 * 1024**2
-    tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+    tick = run_tick(slot_lag_verdict, cursor, Adapters(settings), alerter)
     cursor, sent = tick.cursor, tick.notifications
     assert sent == []  # once
 
@@ -135,7 +135,7 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
         with psycopg.connect(superuser, autocommit=True) as conn:
             conn.execute("CHECKPOINT")  # lets the slot's restart_lsn move on sooner
         time.sleep(2)
-        tick = run_tick(slot_lag_verdict, cursor, settings, alerter)
+        tick = run_tick(slot_lag_verdict, cursor, Adapters(settings), alerter)
         cursor, sent = tick.cursor, tick.notifications
         resolved = [n for n in sent if n.kind == "resolved"]
     assert resolved[0].alert.key == "slot/business_events_cdc_slot/retained_wal"
@@ -161,19 +161,21 @@ def test_a_killed_connector_is_restarted_by_the_sensor_and_nothing_is_lost(cdc_s
         time.sleep(0.05)
     post(20)  # while no connector runs: the slot keeps them
 
-    tick = run_tick(connector_health_verdict, None, settings, Alerter(settings, [LogDestination()]))
+    tick = run_tick(
+        connector_health_verdict, None, Adapters(settings), Alerter(settings, [LogDestination()])
+    )
     assert "restart 1 of" in tick.summary
     assert json.loads(tick.cursor)["memory"]["restarts"] == 1
     # the tick reports the connector's state and its check to the UI
     observation, check = tick.result.asset_events
     assert observation.metadata["restarts"].value == 1 and check.check_name == "connector_running"
-    assert connector_backend(settings).status().healthy
+    assert Adapters(settings).connector_backend.status().healthy
     post(20)
 
     found = raw_records(settings, set(ids), timeout_s=60)
     assert set(ids) <= set(found), f"missing: {sorted(set(ids) - set(found))[:5]}"
     # healthy again: the next tick resets the count
-    tick = run_tick(connector_health_verdict, tick.cursor, settings)
+    tick = run_tick(connector_health_verdict, tick.cursor, Adapters(settings))
     assert tick.summary == "connector and all tasks RUNNING"
     assert json.loads(tick.cursor)["memory"]["restarts"] == 0
     assert tick.result.asset_events[1].passed

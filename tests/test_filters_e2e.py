@@ -13,12 +13,13 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from dagster import DagsterInstance
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.clients.postgres import connect
 from cdc_ops.filters.compiler import Target, compile_filters
 from cdc_ops.filters.evaluate import matches
-from cdc_ops.filters.files import FILTERS_FILE
+from cdc_ops.filters.files import FILTERS_FILE, compile_for
 from cdc_ops.filters.model import load_filters
-from cdc_ops.flink.deploy import compile_for, redeploy, statement_backend
+from cdc_ops.flink.deploy import redeploy
 from cdc_ops.flink.statements import StatementError
 from cdc_ops.kafka.topics import TopicAdmin, client_config
 from cdc_ops.tools.stack import Stack
@@ -90,11 +91,13 @@ def post_mixed_events(local_stack: Stack, tag: str) -> set[str]:
 @pytest.fixture(scope="module")
 def deployed(local_stack: Stack):
     settings = local_stack.settings
-    report = redeploy(compile_for(settings), statement_backend(settings), TopicAdmin(settings), 3)
+    report = redeploy(
+        compile_for(settings), Adapters(settings).statement_backend, TopicAdmin(settings), 3
+    )
     assert report.ok, report.failed
     yield settings
-    for name in statement_backend(settings).names():
-        statement_backend(settings).stop(name)
+    for name in Adapters(settings).statement_backend.names():
+        Adapters(settings).statement_backend.stop(name)
 
 
 def test_every_event_lands_exactly_where_the_filters_say(local_stack: Stack, deployed) -> None:
@@ -124,7 +127,7 @@ def test_a_changed_filter_redeployed_changes_the_routing(
             "operator: in\n        value: [CarCreated, Other]",
         )
     )
-    backend = statement_backend(settings)
+    backend = Adapters(settings).statement_backend
     before = {n: backend.status(n).detail for n in backend.names()}
     report = redeploy(compile_for(settings, changed), backend, TopicAdmin(settings), 3)
     assert report.ok, report.failed
@@ -164,7 +167,7 @@ def test_a_changed_filter_redeployed_changes_the_routing(
 
 def test_a_statement_flink_rejects_leaves_the_previous_one_running(deployed) -> None:
     settings = deployed
-    backend = statement_backend(settings)
+    backend = Adapters(settings).statement_backend
     compiled = compile_filters(
         load_filters(FILTERS_FILE),
         Target.APACHE_FLINK,
@@ -213,7 +216,6 @@ def test_the_whole_pipeline_accounts_for_every_event(
     import signal
     import subprocess
 
-    from cdc_ops.connector.backends import connector_backend
     from tests.conftest import ROOT
 
     settings = deployed
@@ -229,7 +231,7 @@ def test_the_whole_pipeline_accounts_for_every_event(
     procs = {c.name: start(c.name) for c in specs}
     try:
         ids = post_mixed_events(local_stack, uuid.uuid4().hex[:8])
-        connector_backend(settings).restart()  # the connector, mid-stream
+        Adapters(settings).connector_backend.restart()  # the connector, mid-stream
         ids |= post_mixed_events(local_stack, uuid.uuid4().hex[:8])
         procs["car"].send_signal(signal.SIGKILL)  # a consumer dies mid-stream...
         procs["car"].wait(30)
@@ -280,7 +282,7 @@ def test_a_regex_java_cannot_compile_is_refused_before_deploying(local_stack: St
         ff, Target.APACHE_FLINK, settings.names.raw_topic, settings.kafka.bootstrap_servers or ""
     )
     s = compiled.statements[0]
-    error = statement_backend(settings).validate(
+    error = Adapters(settings).statement_backend.validate(
         s.name, [compiled.source_ddl, s.sink_ddl], s.insert
     )
     assert error is not None and "PatternSyntaxException" in error

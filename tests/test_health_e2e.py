@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.clients.postgres import connect
-from cdc_ops.connector.backends import connector_backend
-from cdc_ops.flink.deploy import statement_backend
 from cdc_ops.slot.reading import observe_slot
 from cdc_ops.tools.stack import Stack
 from tests.dagster_ui import DagsterUi, WebhookRecorder
@@ -75,7 +74,7 @@ def observe_until_healthy(ui: DagsterUi, timeout_s: float) -> dict:
 
 
 def test_materializing_one_statement_deploys_only_it(ui: DagsterUi, local_stack: Stack) -> None:
-    backend = statement_backend(local_stack.settings)
+    backend = Adapters(local_stack.settings).statement_backend
     for name in backend.names():
         backend.stop(name)
     run_id = ui.launch_assets([ONE_STATEMENT])
@@ -153,7 +152,7 @@ def test_a_stopped_connector_raises_the_retained_wal_alert(
     ui: DagsterUi, local_stack: Stack, webhook: WebhookRecorder
 ) -> None:
     settings = local_stack.settings
-    backend = connector_backend(settings)
+    backend = Adapters(settings).connector_backend
     backend.pause()
     try:
         batch = 0

@@ -18,7 +18,7 @@ from dagster import DagsterInstance, materialize
 from assets.keys import AURORA_CLUSTER
 from assets.resources import CdcOpsResource
 from assets.uptime import cluster_uptime
-from cdc_ops.cluster.auto_stop import activity_reader
+from cdc_ops.adapters import Adapters
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.tools.stack import Stack
 from cdc_ops.tools.stack.scratch import free_ports
@@ -81,7 +81,7 @@ def test_idle_stop_then_request_starts_it_again(lifecycle_stack: Stack, api_url:
     assert post_event(api_url).status_code == 201
     # the server publishes its request count about once a second, from a background thread:
     # wait until CloudWatch (moto) has it, however loaded the machine is
-    reader = activity_reader(load_settings())
+    reader = Adapters(load_settings()).activity_reader
     deadline = time.monotonic() + 30
     while reader.read(datetime.now(UTC), timedelta(seconds=WINDOW_S)).requests == 0:
         assert time.monotonic() < deadline, "the request never showed in AWS/ApiGateway Count"
@@ -139,7 +139,7 @@ def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> Non
     assert run("stop", "--reason", "maintenance") == "stop: stopped (was available)"
     assert not lifecycle_stack.running(postgres)
     assert run("stop") == "stop: already stopped (was stopped)"
-    status = run("status")
+    status = run("status", "-o", "json")
     assert '"status": "stopped"' in status and '"reason": "manual: maintenance"' in status
     assert run("auto-stop", "--dry-run").startswith(
         "nothing to do: the cluster is stopped; auto-stop acts only on available"

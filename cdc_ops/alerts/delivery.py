@@ -279,22 +279,6 @@ def deliver(
     return results
 
 
-def destinations_from_settings(settings: Settings) -> list[Destination]:
-    cfg = settings.alerts
-    chosen: list[Destination] = []
-    for name in cfg.destinations:
-        if name == "log":
-            chosen.append(LogDestination())
-        elif name == "sns":
-            from cdc_ops.clients.aws import client
-
-            chosen.append(SnsDestination(client("sns", settings), cfg.sns_topic_arn or ""))
-        elif name == "webhook" and cfg.webhook_url:
-            http = httpx.Client(timeout=cfg.request_timeout_s)
-            chosen.append(WebhookDestination(cfg.webhook_url.get_secret_value(), http))
-    return chosen
-
-
 def runbook_link(settings: Settings, anchor: str) -> str:
     return f"{settings.alerts.runbook_base_url}#{anchor}"
 
@@ -305,13 +289,11 @@ class Alerter:
     def __init__(
         self,
         settings: Settings,
-        destinations: Sequence[Destination] | None = None,
+        destinations: Sequence[Destination],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.destinations = (
-            list(destinations) if destinations is not None else destinations_from_settings(settings)
-        )
+        self.destinations = list(destinations)
         self.scrub = Scrubber(settings.secret_values())
         self._sleep = sleep
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cdc_ops.clock import Clock, utc_now
 from cdc_ops.cluster.activity import Activity, ApiActivityReader
-from cdc_ops.cluster.control import ActionResult, Clock, ClusterController, utc_now
+from cdc_ops.cluster.control import ActionResult, ClusterController
 from cdc_ops.cluster.state import ClusterState
 from cdc_ops.settings import Settings
+
+if TYPE_CHECKING:
+    from cdc_ops.adapters import Adapters
 
 OPT_OUT_VALUES = {"off", "false", "disabled", "no", "never"}
 SEVEN_DAYS = timedelta(days=7)
@@ -136,22 +140,31 @@ class AutoStopRun:
 
 
 def run_auto_stop(
-    controller: ClusterController, reader: ApiActivityReader, policy: Policy, clock: Clock = utc_now
+    controller: ClusterController,
+    reader: ApiActivityReader,
+    policy: Policy,
+    clock: Clock = utc_now,
+    *,
+    dry_run: bool = False,
 ) -> AutoStopRun:
-    """Read the cluster and its activity, decide, and stop if the decision says so."""
+    """Read the cluster and its activity, decide, and stop if the decision says so (and this is
+    no dry run)."""
     now = clock()
     cluster = controller.describe()
     activity = reader.read(now, policy.window)
     decision = auto_stop_decision(now, cluster, activity, policy)
-    result = (
-        controller.stop(f"auto-stop: {decision.reason}") if decision.action is Action.STOP else None
-    )
+    stop = decision.action is Action.STOP and not dry_run
+    result = controller.stop(f"auto-stop: {decision.reason}") if stop else None
     return AutoStopRun(decision, cluster, result)
 
 
-def activity_reader(settings: Settings) -> ApiActivityReader:
-    from cdc_ops.clients.aws import client
-
-    return ApiActivityReader(
-        client("cloudwatch", settings), settings.names.api_name, settings.auto_stop.metric_period_s
+def auto_stop(adapters: Adapters, *, dry_run: bool = False) -> AutoStopRun:
+    """The auto-stop, once: what the auto-stop Lambda, the Dagster schedule's job and
+    `cdc-ops cluster auto-stop` all run."""
+    return run_auto_stop(
+        adapters.cluster_controller,
+        adapters.activity_reader,
+        adapters.auto_stop_policy,
+        adapters.clock,
+        dry_run=dry_run,
     )

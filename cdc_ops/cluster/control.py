@@ -9,33 +9,24 @@ RDS itself (aws), and the stack's real PostgreSQL process (local), with moto's c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from cdc_ops.clients.aws import client
+from cdc_ops.clock import Clock, utc_now
 from cdc_ops.cluster.state import (
     TAG_LAST_ACTION,
     TAG_LAST_ACTION_AT,
     TAG_LAST_ACTION_REASON,
     ClusterState,
     describe_rds_cluster,
-    local_view,
 )
 from cdc_ops.errors import CdcOpsError
-from cdc_ops.settings import Environment, Settings
-
-Clock = Callable[[], datetime]
 
 # RDS tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
 _TAG_UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ClusterNotFound(CdcOpsError):
@@ -74,39 +65,6 @@ class RdsPower:
 
     def start(self, state: ClusterState) -> None:
         self._rds.start_db_cluster(DBClusterIdentifier=state.cluster_id)
-
-
-class LocalPower:
-    """The stack's PostgreSQL is really stopped and started; moto's cluster follows."""
-
-    name = "local postgres"
-
-    def __init__(self, settings: Settings, rds: Any) -> None:
-        self._settings = settings
-        self._rds = rds
-
-    def view(self, state: ClusterState) -> ClusterState:
-        # one state, one schema: the same view the pipeline observation shows
-        return local_view(self._settings, state)
-
-    def _follow(self, call: Callable[..., Any], state: ClusterState) -> None:
-        try:
-            call(DBClusterIdentifier=state.cluster_id)
-        except ClientError as exc:  # already there: moto is only the record here
-            if exc.response["Error"]["Code"] != "InvalidDBClusterStateFault":
-                raise
-
-    def stop(self, state: ClusterState) -> None:
-        from cdc_ops.tools.stack import Stack
-
-        Stack(self._settings).down(["postgres"])
-        self._follow(self._rds.stop_db_cluster, state)
-
-    def start(self, state: ClusterState) -> None:
-        from cdc_ops.tools.stack import Stack
-
-        Stack(self._settings).up(["postgres"])
-        self._follow(self._rds.start_db_cluster, state)
 
 
 class ClusterController:
@@ -167,14 +125,6 @@ class ClusterController:
         )
 
 
-def cluster_controller(settings: Settings, clock: Clock = utc_now) -> ClusterController:
-    rds = client("rds", settings)
-    power: PowerSwitch = (
-        LocalPower(settings, rds) if settings.env is Environment.LOCAL else RdsPower(rds)
-    )
-    return ClusterController(rds, settings.names.cluster_id, power, clock)
-
-
 # The auto-start function's answers, as the seeds name them.
 STARTED = "started"
 ALREADY_AVAILABLE = "already available"
@@ -183,7 +133,8 @@ IN_TRANSITION = "in transition"
 
 
 def auto_start(controller: ClusterController, reason: str) -> dict[str, str]:
-    """Start the cluster if it is stopped; otherwise say what it is doing."""
+    """Start the cluster if it is stopped; otherwise say what it is doing. The auto-start
+    Lambda's action (the producer API asks for it when the database does not answer)."""
     result = controller.start(reason)
     if result.performed:
         status = STARTED

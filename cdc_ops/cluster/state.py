@@ -6,15 +6,9 @@ cluster seeded in moto, and its status from the stack's real PostgreSQL process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
-
-import psycopg
-
-from cdc_ops.clients.aws import client
-from cdc_ops.settings import Environment, Settings
 
 ABSENT = "absent"
 # Tags through which every action of the control plane on the cluster is recorded.
@@ -136,79 +130,9 @@ def describe_rds_cluster(rds: Any, cluster_id: str) -> ClusterState:
 
 
 class RdsClusterObserver:
-    def __init__(self, settings: Settings) -> None:
-        self._rds = client("rds", settings)
-        self._cluster_id = settings.names.cluster_id
+    def __init__(self, rds: Any, cluster_id: str) -> None:
+        self._rds = rds
+        self._cluster_id = cluster_id
 
     def observe(self) -> ClusterState:
         return describe_rds_cluster(self._rds, self._cluster_id)
-
-
-def local_postgres_status(settings: Settings) -> str:
-    """available when the stack's PostgreSQL answers, stopped when its process is not running;
-    while the process lives but does not answer, stopping or starting as the postmaster says."""
-    from cdc_ops.tools.stack import Stack  # the stack is a local-only concern
-
-    stack = Stack(settings)
-    postgres = stack.component("postgres")
-    if not stack.running(postgres):
-        return "stopped"
-    try:
-        with psycopg.connect(postgres.superuser_conninfo(), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError:
-        return _postmaster_state(postgres.data_dir)
-    return "available"
-
-
-def _postmaster_state(data_dir: Path) -> str:
-    """The postmaster's own word on what it is doing: the 8th line of postmaster.pid is
-    "starting", "stopping", "ready" or "standby" (PostgreSQL's pidfile.h)."""
-    try:
-        lines = (data_dir / "postmaster.pid").read_text().splitlines()
-    except OSError:
-        return "stopped"
-    state = lines[7].strip() if len(lines) > 7 else ""
-    return "stopping" if state == "stopping" else "starting"
-
-
-def local_view(settings: Settings, metadata: ClusterState) -> ClusterState:
-    """The local cluster as every reader sees it: the stack's PostgreSQL (status, engine,
-    endpoint, member), with moto's cluster supplying only the record (ARN, mode, tags)."""
-    endpoint = f"{settings.database.cluster_host}:{settings.database.cluster_port}"
-    return replace(
-        metadata,
-        status=local_postgres_status(settings),
-        engine="postgresql",
-        engine_version=_local_version(settings),
-        endpoint=endpoint,
-        reader_endpoint="",
-        members=(ClusterMember(f"{settings.names.cluster_id}-local", writer=True),),
-        observed_via="local postgres",
-    )
-
-
-class LocalClusterObserver:
-    """The local PostgreSQL is the cluster; moto's seeded cluster carries its metadata."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    def observe(self) -> ClusterState:
-        settings = self._settings
-        try:
-            metadata = describe_rds_cluster(client("rds", settings), settings.names.cluster_id)
-        except Exception:  # noqa: BLE001 - moto not running: the process state still counts
-            metadata = ClusterState(settings.names.cluster_id, ABSENT)
-        return local_view(settings, metadata)
-
-
-def _local_version(settings: Settings) -> str:
-    version = settings.local.postgres_bin_dir.parent.name
-    return f"{version} (local)"
-
-
-def cluster_observer(settings: Settings) -> ClusterObserver:
-    if settings.env is Environment.LOCAL:
-        return LocalClusterObserver(settings)
-    return RdsClusterObserver(settings)

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 import httpx
 
 from cdc_ops.clients.rest import RestError, RestNotFound, RetryingRest
-from cdc_ops.settings import Settings
 
 RUNNING = "RUNNING"
 FAILED = "FAILED"
@@ -208,37 +207,3 @@ _MASKED = ("database.password", "kafka.api.key", "kafka.api.secret")
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in _MASKED}
-
-
-def connector_backend(settings: Settings) -> ConnectorBackend:
-    c = settings.connector
-    retry = {"attempts": 5}
-    if c.backend == "kafka_connect":
-        if not c.connect_url:
-            raise ConnectorError("connector.backend=kafka_connect needs connector.connect_url")
-        return KafkaConnectBackend(
-            c.connect_url, c.name, httpx.Client(timeout=c.request_timeout_s), **retry
-        )
-    if c.backend == "confluent_cloud":
-        if not (
-            c.confluent_environment
-            and c.confluent_cluster
-            and c.confluent_api_key
-            and c.confluent_api_secret
-        ):
-            raise ConnectorError(
-                "connector.backend=confluent_cloud needs connector.confluent_environment,"
-                " confluent_cluster, confluent_api_key and confluent_api_secret"
-            )
-        return ConfluentCloudBackend(
-            c.confluent_url,
-            c.confluent_environment,
-            c.confluent_cluster,
-            c.name,
-            c.confluent_api_key.get_secret_value(),
-            c.confluent_api_secret.get_secret_value(),
-            **retry,
-        )
-    from cdc_ops.tools.stack.embedded_connector import EmbeddedBackend
-
-    return EmbeddedBackend(settings)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from cdc_ops.filters.compiler import Target, compile_filters
+from cdc_ops.filters.compiler import Compiled, Target, compile_filters
 from cdc_ops.filters.model import load_filters
+from cdc_ops.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FILTERS_FILE = PROJECT_ROOT / "flink_sql" / "filters.yaml"
@@ -50,3 +51,12 @@ def diff(filters_file: Path = FILTERS_FILE, out_dir: Path = GENERATED_DIR) -> st
             )
         )
     return "".join(chunks)
+
+
+def compile_for(settings: Settings, filters_file: Path | None = None) -> Compiled:
+    """filters.yaml compiled for the settings' Flink (its target and the raw topic's servers)."""
+    filters = load_filters(filters_file or FILTERS_FILE)
+    target = Target(settings.flink.target or "apache-flink")
+    return compile_filters(
+        filters, target, settings.names.raw_topic, bootstrap=settings.kafka.bootstrap_servers or ""
+    )

@@ -11,12 +11,8 @@ from __future__ import annotations
 import re
 import time
 
-from cdc_ops.flink.statements import (
-    ABSENT,
-    ConfluentCloudStatements,
-    StatementError,
-    StatementState,
-)
+from cdc_ops.flink.confluent_cloud import ConfluentCloudStatements
+from cdc_ops.flink.statements import ABSENT, StatementError, StatementState
 
 LIVE = {"PENDING", "RUNNING", "FAILING", "DEGRADED"}
 _VERSION = re.compile(r"^(?P<base>.+)-(?P<version>\d{10,})$")

@@ -12,22 +12,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from cdc_ops.filters.compiler import Compiled, Statement
-from cdc_ops.flink.statements import ABSENT, RUNNING, StatementError, StatementState
+from cdc_ops.filters.files import compile_for
+from cdc_ops.flink.statements import (
+    ABSENT,
+    RUNNING,
+    StatementBackend,
+    StatementError,
+    StatementState,
+)
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec
-from cdc_ops.settings import Settings
 
-
-class StatementBackend(Protocol):
-    kind: str
-
-    def names(self) -> list[str]: ...
-    def status(self, name: str) -> StatementState: ...
-    def validate(self, name: str, ddl: list[str], insert: str) -> str | None: ...
-    def deploy(self, name: str, ddl: list[str], insert: str) -> StatementState: ...
-    def stop(self, name: str) -> None: ...
+if TYPE_CHECKING:
+    from cdc_ops.adapters import Adapters
 
 
 def normalize(sql: str) -> str:
@@ -114,55 +113,22 @@ def redeploy(
     return report
 
 
-def statement_backend(settings: Settings) -> StatementBackend:
-    if settings.flink.backend == "local":
-        from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
-
-        return LocalFlinkStatements(settings, start_timeout_s=settings.flink.start_timeout_s)
-    f = settings.flink
-    if f.backend == "confluent_cloud":
-        needed = {
-            "confluent_url": f.confluent_url,
-            "confluent_organization": f.confluent_organization,
-            "confluent_environment": f.confluent_environment,
-            "confluent_compute_pool": f.confluent_compute_pool,
-            "confluent_principal": f.confluent_principal,
-            "confluent_catalog": f.confluent_catalog,
-            "confluent_database": f.confluent_database,
-            "confluent_api_key": f.confluent_api_key,
-            "confluent_api_secret": f.confluent_api_secret,
-        }
-        missing = [f"flink.{k}" for k, v in needed.items() if not v]
-        if missing:
-            raise StatementError(f"flink.backend=confluent_cloud needs {', '.join(missing)}")
-        from cdc_ops.flink.cloud_deploy import CloudStatementBackend
-        from cdc_ops.flink.statements import ConfluentCloudStatements
-
-        client = ConfluentCloudStatements(
-            f.confluent_url,
-            f.confluent_organization,
-            f.confluent_environment,
-            f.confluent_compute_pool,
-            f.confluent_principal,
-            f.confluent_catalog,
-            f.confluent_database,
-            f.confluent_api_key.get_secret_value(),
-            f.confluent_api_secret.get_secret_value(),
-        )  # type: ignore[arg-type]
-        return CloudStatementBackend(client, start_timeout_s=f.start_timeout_s)
-    raise StatementError(
-        "redeploying through flink.backend=sql_gateway is not wired to the deploy plan; its"
-        " REST client is cdc_ops.flink.statements.SqlGatewayStatements"
-    )
-
-
-def compile_for(settings: Settings, filters_file: Path | None = None) -> Compiled:
-    from cdc_ops.filters.compiler import Target, compile_filters
-    from cdc_ops.filters.files import FILTERS_FILE
-    from cdc_ops.filters.model import load_filters
-
-    filters = load_filters(filters_file or FILTERS_FILE)
-    target = Target(settings.flink.target or "apache-flink")
-    return compile_filters(
-        filters, target, settings.names.raw_topic, bootstrap=settings.kafka.bootstrap_servers or ""
+def redeploy_filters(
+    adapters: Adapters,
+    filters_file: Path | None = None,
+    *,
+    dry_run: bool = False,
+    only: set[str] | None = None,
+) -> DeployReport:
+    """The filters redeploy, once: filters.yaml compiled for this Flink, then only what changed
+    deployed (`only`: just these statements). What the `redeploy_filters` job and
+    `cdc-ops filters deploy` run."""
+    settings = adapters.settings
+    return redeploy(
+        compile_for(settings, filters_file),
+        adapters.statement_backend,
+        adapters.topic_admin(),
+        settings.names.filtered_topic_partitions,
+        dry_run=dry_run,
+        only=only,
     )

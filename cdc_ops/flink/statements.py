@@ -1,22 +1,17 @@
-"""Flink statement backends: Confluent Cloud's statements API and the open-source SQL Gateway.
+"""Flink statements as the control plane sees them, whatever runs them: a name (`cdc-filter-<name>`
+after its filter), a phase, and the backend protocol every runner implements.
 
-Both speak in statements named after the filters (`cdc-filter-<name>`). Replacing a running
-statement on Confluent Cloud must not lose its position: the new statement is created with
-`sql.tables.initial-offset-from` naming the old one, and the old one is stopped only once the new
-one runs. Only stateless statements (our filters) may be replaced that way.
+The runners: Confluent Cloud's statements API (flink/confluent_cloud.py and its deploy plan in
+flink/cloud_deploy.py), the open-source SQL Gateway (flink/sql_gateway.py) and, locally, the
+stack's PyFlink jobs (tools/stack/flink_statements.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
-import httpx
-
-from cdc_ops.clients.rest import RestError, RestNotFound, RetryingRest
+from cdc_ops.clients.rest import RestError
 
 ABSENT = "ABSENT"
 RUNNING = "RUNNING"
@@ -36,177 +31,11 @@ class StatementState:
     offsets: dict[str, str] = field(default_factory=dict)
 
 
-class ConfluentCloudStatements:
-    """sql/v1 on Confluent Cloud, with a Flink API key for the region."""
+class StatementBackend(Protocol):
+    kind: str
 
-    kind = "confluent_cloud"
-
-    def __init__(
-        self,
-        base_url: str,
-        organization: str,
-        environment: str,
-        compute_pool: str,
-        principal: str,
-        catalog: str,
-        database: str,
-        api_key: str,
-        api_secret: str,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        **retry: Any,
-    ) -> None:
-        self._base = (
-            f"{base_url.rstrip('/')}/sql/v1/organizations/{organization}"
-            f"/environments/{environment}/statements"
-        )
-        self._organization, self._environment = organization, environment
-        self._pool, self._principal = compute_pool, principal
-        self._catalog, self._database = catalog, database
-        self._sleep = sleep
-        self._rest = RetryingRest(
-            http or httpx.Client(timeout=30, auth=httpx.BasicAuth(api_key, api_secret)),
-            sleep=sleep,
-            **retry,
-        )
-
-    def _state(self, body: dict[str, Any]) -> StatementState:
-        status = body.get("status", {})
-        return StatementState(
-            name=body.get("name", ""),
-            phase=status.get("phase", "UNKNOWN"),
-            detail=status.get("detail", ""),
-            sql=body.get("spec", {}).get("statement", ""),
-            offsets=status.get("latest_offsets") or {},
-        )
-
-    def status(self, name: str) -> StatementState:
-        try:
-            return self._state(self._rest.request("GET", f"{self._base}/{name}").json())
-        except RestNotFound:
-            return StatementState(name, ABSENT)
-
-    def list(self) -> list[StatementState]:
-        """Every statement of the environment (all pages)."""
-        states: list[StatementState] = []
-        url: str | None = f"{self._base}?page_size=100"
-        while url:
-            page = self._rest.request("GET", url).json()
-            states += [self._state(item) for item in page.get("data", [])]
-            url = (page.get("metadata") or {}).get("next") or None
-        return states
-
-    def create(self, name: str, sql: str, offsets_from: str | None = None) -> StatementState:
-        properties = {"sql.current-catalog": self._catalog, "sql.current-database": self._database}
-        if offsets_from:
-            # start where the statement being replaced stopped reading
-            properties["sql.tables.initial-offset-from"] = offsets_from
-        body = {
-            "name": name,
-            "organization_id": self._organization,
-            "environment_id": self._environment,
-            "spec": {
-                "statement": sql,
-                "compute_pool_id": self._pool,
-                "principal": self._principal,
-                "properties": properties,
-                "stopped": False,
-            },
-        }
-        return self._state(self._rest.request("POST", self._base, json=body).json())
-
-    def stop(self, name: str) -> StatementState:
-        current = self._rest.request("GET", f"{self._base}/{name}").json()
-        current.setdefault("spec", {})["stopped"] = True
-        # the PUT carries metadata.resource_version, so a concurrent change is refused (409)
-        return self._state(self._rest.request("PUT", f"{self._base}/{name}", json=current).json())
-
-    def delete(self, name: str) -> None:
-        with contextlib.suppress(RestNotFound):
-            self._rest.request("DELETE", f"{self._base}/{name}")
-
-    def wait_running(self, name: str, timeout_s: float = 300, poll_s: float = 2) -> StatementState:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            state = self.status(name)
-            if state.phase == RUNNING:
-                return state
-            if state.phase in TERMINAL_FAILURE or state.phase in ("COMPLETED", "STOPPED"):
-                raise StatementError(f"statement {name} is {state.phase}: {state.detail}")
-            if time.monotonic() > deadline:
-                raise StatementError(
-                    f"statement {name} not RUNNING after {timeout_s:.0f}s ({state.phase})"
-                )
-            self._sleep(poll_s)
-
-
-class SqlGatewayStatements:
-    """The open-source Flink SQL Gateway's REST API (v1): a session, statements, operations.
-    A statement's job is named after it (`pipeline.name`) so its state can be found again."""
-
-    kind = "sql_gateway"
-
-    def __init__(
-        self,
-        base_url: str,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        **retry: Any,
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._rest = RetryingRest(http or httpx.Client(timeout=30), sleep=sleep, **retry)
-        self._sleep = sleep
-        self._session: str | None = None
-
-    def session(self) -> str:
-        if self._session is None:
-            answer = self._rest.request(
-                "POST", f"{self._base}/v1/sessions", json={"sessionName": "cdc-ops"}
-            ).json()
-            self._session = answer["sessionHandle"]
-        return self._session
-
-    def execute(self, sql: str, timeout_s: float = 120) -> list[list[Any]]:
-        """Run one statement; wait for its operation; return the rows of its first result page."""
-        s = self.session()
-        op = self._rest.request(
-            "POST", f"{self._base}/v1/sessions/{s}/statements", json={"statement": sql}
-        ).json()["operationHandle"]
-        deadline = time.monotonic() + timeout_s
-        while True:
-            status = self._rest.request(
-                "GET", f"{self._base}/v1/sessions/{s}/operations/{op}/status"
-            ).json()["status"]
-            if status == "FINISHED":
-                break
-            if status in ("ERROR", "CANCELED", "CLOSED", "TIMEOUT"):
-                result = self._rest.request(
-                    "GET", f"{self._base}/v1/sessions/{s}/operations/{op}/result/0"
-                )
-                raise StatementError(f"SQL Gateway {status}: {result.text[:500]}")
-            if time.monotonic() > deadline:
-                raise StatementError(f"SQL Gateway operation {op} still {status}")
-            self._sleep(0.5)
-        result = self._rest.request(
-            "GET", f"{self._base}/v1/sessions/{s}/operations/{op}/result/0"
-        ).json()
-        return [row.get("fields", []) for row in result.get("results", {}).get("data", [])]
-
-    def create(self, name: str, ddl: list[str], insert: str) -> str:
-        """Create the tables, then submit the INSERT as a job named `name`; returns its job id."""
-        for statement in ddl:
-            self.execute(statement)
-        self.execute(f"SET 'pipeline.name' = '{name}'")
-        rows = self.execute(insert)
-        return str(rows[0][0]) if rows and rows[0] else ""
-
-    def status(self, name: str) -> StatementState:
-        for job_id, job_name, state, *_ in self.execute("SHOW JOBS"):
-            if job_name == name and state not in ("CANCELED", "FINISHED"):
-                return StatementState(name, str(state), detail=f"job {job_id}")
-        return StatementState(name, ABSENT)
-
-    def stop(self, name: str) -> None:
-        for job_id, job_name, state, *_ in self.execute("SHOW JOBS"):
-            if job_name == name and state == RUNNING:
-                self.execute(f"STOP JOB '{job_id}'")
+    def names(self) -> list[str]: ...
+    def status(self, name: str) -> StatementState: ...
+    def validate(self, name: str, ddl: list[str], insert: str) -> str | None: ...
+    def deploy(self, name: str, ddl: list[str], insert: str) -> StatementState: ...
+    def stop(self, name: str) -> None: ...

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from cdc_ops.cluster.state import ClusterState, cluster_observer
-from cdc_ops.connector.backends import ConnectorStatus, connector_backend
+from cdc_ops.cluster.state import ClusterState
+from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.verdicts import (
     Health,
@@ -23,10 +24,13 @@ from cdc_ops.health.verdicts import (
     unreadable,
 )
 from cdc_ops.kafka.groups import GroupLag, group_lag
-from cdc_ops.kafka.topics import TopicAdmin, TopicState
-from cdc_ops.proxy.saturation import ProxyFigures, proxy_reader
+from cdc_ops.kafka.topics import TopicState
+from cdc_ops.proxy.saturation import ProxyFigures
 from cdc_ops.settings import Settings
 from cdc_ops.slot.reading import SlotState, observe_slot
+
+if TYPE_CHECKING:
+    from cdc_ops.adapters import Adapters
 
 CLUSTER, PROXY, SLOT, CONNECTOR = "cluster", "proxy", "slot", "connector"
 TOPIC, STATEMENT, GROUP = "topic", "statement", "consumer group"
@@ -55,15 +59,8 @@ def statement_names() -> list[str]:
     return [statement_name(f) for f in load_filters(FILTERS_FILE).active]
 
 
-def _statements(settings: Settings, names: list[str]) -> list[StatementState]:
-    from cdc_ops.flink.deploy import statement_backend
-
-    backend = statement_backend(settings)
-    return [backend.status(name) for name in names]
-
-
 def read_pipeline(
-    settings: Settings,
+    adapters: Adapters,
     parts: Iterable[str] = PARTS,
     statements: list[str] | None = None,
     topics: list[str] | None = None,
@@ -71,24 +68,25 @@ def read_pipeline(
 ) -> PipelineReading:
     """Read each asked-for part once. `statements` and `topics`: which ones (default: those of
     filters.yaml and of the settings)."""
-    reading = PipelineReading(now or datetime.now(UTC))
+    settings = adapters.settings
+    reading = PipelineReading(now or adapters.clock())
     wanted = set(parts)
 
     def read(part: str) -> None:
         if part == CLUSTER:
-            reading.cluster = cluster_observer(settings).observe()
+            reading.cluster = adapters.cluster_observer.observe()
         elif part == PROXY:
-            reading.proxies = proxy_reader(settings).read(reading.at)
+            reading.proxies = adapters.proxy_reader.read(reading.at)
         elif part == SLOT:
             reading.slot = observe_slot(settings)
         elif part == CONNECTOR:
-            reading.connector = connector_backend(settings).status()
+            reading.connector = adapters.connector_backend.status()
         elif part == TOPIC:
             names = topics if topics is not None else settings.names.topics
-            reading.topics = TopicAdmin(settings, timeout_s=5).describe(names)
+            reading.topics = adapters.topic_admin(timeout_s=5).describe(names)
         elif part == STATEMENT:
             names = statements if statements is not None else statement_names()
-            reading.statements = _statements(settings, names)
+            reading.statements = [adapters.statement_backend.status(n) for n in names]
         elif part == GROUP:
             reading.groups = [group_lag(settings, c) for c in settings.consumers.consumers]
 
@@ -153,6 +151,6 @@ def health_rows(reading: PipelineReading, settings: Settings) -> list[Health]:
     return rows
 
 
-def pipeline_status(settings: Settings) -> list[Health]:
+def pipeline_status(adapters: Adapters) -> list[Health]:
     """`cdc-ops status`: the whole pipeline, read once."""
-    return health_rows(read_pipeline(settings), settings)
+    return health_rows(read_pipeline(adapters), adapters.settings)

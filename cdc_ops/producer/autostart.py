@@ -12,8 +12,6 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from cdc_ops.settings import Settings
-
 LOCAL_AUTO_START = "lambdas.auto_start.handler:handler"
 REQUEST = {"source": "producer-api", "reason": "database connection failed"}
 
@@ -57,14 +55,3 @@ class InProcessAutoStarter:
 class NoAutoStart:
     def request_start(self) -> str:
         return "auto-start is off"
-
-
-def auto_starter(settings: Settings) -> AutoStarter:
-    api = settings.producer_api
-    if api.auto_start == "lambda":
-        from cdc_ops.clients.aws import client
-
-        return LambdaAutoStarter(api.auto_start_function or "", client("lambda", settings))
-    if api.auto_start == "in_process":
-        return InProcessAutoStarter(api.auto_start_function or LOCAL_AUTO_START)
-    return NoAutoStart()

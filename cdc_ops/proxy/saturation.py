@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cdc_ops.alerts.delivery import Alert, Severity
-from cdc_ops.settings import Environment, Settings, Thresholds
+from cdc_ops.settings import Thresholds
 
 NAMESPACE = "AWS/RDS"
 MAX_QUERIES_PER_CALL = 500
@@ -143,53 +143,6 @@ class CloudWatchProxyReader:
             entry["Timestamps"] += result.get("Timestamps", [])
             entry["Values"] += result.get("Values", [])
         return figures_from_results(self._proxies, list(merged.values()), now)
-
-
-class PgBouncerProxyReader:
-    """Locally PgBouncer stands for the proxy: SHOW POOLS of the application database."""
-
-    def __init__(self, settings: Settings) -> None:
-        from cdc_ops.tools.stack import Stack
-
-        self._bouncer = Stack(settings).component("pgbouncer")
-        self._db = settings.database.name
-        self._proxy = settings.proxy_names[0]
-        self._pool_size = settings.local.pgbouncer_pool_size
-
-    def read(self, now: datetime) -> list[ProxyFigures]:
-        pools = [p for p in self._bouncer.show("POOLS") if p["database"] == self._db]  # type: ignore[attr-defined]
-        if not pools:
-            return [ProxyFigures(self._proxy, now, 0.0, 0, self._pool_size, 0, 0, 0, "pgbouncer")]
-        waited_ms = max(
-            int(p["maxwait"]) * 1000 + int(p.get("maxwait_us", 0)) / 1000 for p in pools
-        )
-        return [
-            ProxyFigures(
-                proxy=self._proxy,
-                observed_at=now,
-                borrow_latency_ms=waited_ms,
-                borrowed=sum(int(p["sv_active"]) for p in pools),
-                max_allowed=self._pool_size,
-                pinned=0,  # transaction pooling: nothing pins
-                client_connections=sum(int(p["cl_active"]) + int(p["cl_waiting"]) for p in pools),
-                clients_waiting=sum(int(p["cl_waiting"]) for p in pools),
-                source="pgbouncer",
-            )
-        ]
-
-
-def proxy_reader(settings: Settings) -> ProxyReader:
-    if settings.env is Environment.LOCAL:
-        return PgBouncerProxyReader(settings)
-    from cdc_ops.clients.aws import client
-
-    monitor = settings.proxy
-    return CloudWatchProxyReader(
-        client("cloudwatch", settings),
-        settings.proxy_names,
-        monitor.metric_period_s,
-        monitor.lookback_s,
-    )
 
 
 def saturation_alerts(

@@ -12,8 +12,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-NAMESPACE = "AWS/ApiGateway"
-METRIC = "Count"
+# the very metric the auto-stop decision reads
+from cdc_ops.cluster.activity import METRIC, NAMESPACE
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from types import FrameType
 
 import yaml
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.errors import PortInUseError
 from cdc_ops.settings import Settings
-from cdc_ops.tools.stack import Stack
 from cdc_ops.tools.stack.process import live_group_members, port_in_use
 
 #: The repository root: workspace.yaml and definitions.py live there.
@@ -95,23 +95,22 @@ def run_control_plane(settings: Settings, role: str) -> None:
     os.execve(command[0], command, env)
 
 
-def run_dev(settings: Settings, *, start_stack: bool = True, config_file: str | None = None) -> int:
+def run_dev(adapters: Adapters, *, start_stack: bool = True, config_file: str | None = None) -> int:
+    settings = adapters.settings
     ui = settings.dagster
     if port_in_use(ui.host, ui.port):
         raise PortInUseError(
             f"dagster: port {ui.port} on {ui.host} is in use; stop what holds it or set"
             " dagster.port (env CDC_OPS_DAGSTER__PORT)"
         )
-    stack = Stack(settings)
+    stack = adapters.stack
     started: list[str] = []
     if start_stack:
         results = stack.up(progress=lambda m: print(m, flush=True))
         started = [r.component for r in results if r.action != "already running"]
         if "postgres" in started:
             # a start like any other: the hourly auto-stop gives it the full inactivity window
-            from cdc_ops.cluster.control import cluster_controller
-
-            cluster_controller(settings).record("start", "local stack started by cdc-ops dev")
+            adapters.cluster_controller.record("start", "local stack started by cdc-ops dev")
     home = write_dagster_yaml(settings)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     if config_file:

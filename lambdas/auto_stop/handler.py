@@ -9,18 +9,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from cdc_ops.cluster.auto_stop import Policy, activity_reader, run_auto_stop
-from cdc_ops.cluster.control import cluster_controller
+from cdc_ops.adapters import Adapters
+from cdc_ops.cluster.auto_stop import auto_stop
 from cdc_ops.settings import load_settings
 
 logger = Logger(service="aurora-auto-stop")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    settings = load_settings()
-    run = run_auto_stop(
-        cluster_controller(settings), activity_reader(settings), Policy.from_settings(settings)
-    )
+    run = auto_stop(Adapters(load_settings()))
     answer = {
         "cluster_id": run.cluster.cluster_id,
         "action": run.decision.action.value,

@@ -20,8 +20,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.errors import ConflictError, DatabaseUnavailable
-from cdc_ops.producer.autostart import AutoStarter, NoAutoStart, auto_starter
+from cdc_ops.producer.autostart import AutoStarter, NoAutoStart
 from cdc_ops.producer.connections import PooledDatabase
 from cdc_ops.producer.models import BusinessEvent, Car
 from cdc_ops.producer.repository import ProducerRepository
@@ -49,7 +50,7 @@ def make_service(
     return ProducerService(
         database=db,
         repository=ProducerRepository(db.connection),
-        auto_starter=auto_starter(settings) if auto_start else NoAutoStart(),
+        auto_starter=Adapters(settings).auto_starter if auto_start else NoAutoStart(),
         max_body_bytes=settings.producer_api.max_body_bytes,
         retry_after_s=settings.producer_api.retry_after_s,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.alerts.delivery import Alert, Alerter, Notification, Severity, deliver
 from cdc_ops.settings import Settings
 from sensors.factory import Verdict, run_tick
@@ -33,7 +34,7 @@ def test_fires_once_holds_on_unknown_and_resolves() -> None:
     cursor = None
     kinds = []
     for minute in range(4):
-        tick = run_tick(fn, cursor, Settings(), alerter, NOW + timedelta(minutes=minute))
+        tick = run_tick(fn, cursor, Adapters(Settings()), alerter, NOW + timedelta(minutes=minute))
         cursor = tick.cursor
         kinds.append([n.kind for n in tick.notifications])
     # unknown neither repeats nor resolves; the memory carries across every tick

@@ -14,6 +14,7 @@ from dagster import DagsterInstance, build_sensor_context
 
 from assets.keys import RDS_PROXY
 from assets.resources import CdcOpsResource
+from cdc_ops.adapters import Adapters
 from cdc_ops.alerts.delivery import Alerter, LogDestination
 from cdc_ops.clients.aws import client
 from cdc_ops.proxy.load import ProxyLoad
@@ -82,18 +83,18 @@ def test_one_alert_quiet_within_cooldown_then_resolved_via_sns(local_stack: Stac
     now = datetime.now(UTC)
 
     borrow_latency(local, proxy, now - timedelta(minutes=3), 1_500_000)  # 1.5 s
-    tick = run_tick(proxy_saturation_verdict, None, settings)
+    tick = run_tick(proxy_saturation_verdict, None, Adapters(settings))
     result, sent = tick.result, tick.notifications
     assert [n.kind for n in sent] == ["firing"]
     cursor = result.cursor
     for _ in range(3):  # within the cooldown: nothing more
-        tick = run_tick(proxy_saturation_verdict, cursor, settings)
+        tick = run_tick(proxy_saturation_verdict, cursor, Adapters(settings))
         result, sent = tick.result, tick.notifications
         assert sent == []
         cursor = result.cursor
 
     borrow_latency(local, proxy, now - timedelta(minutes=1), 20_000)  # back to 20 ms
-    tick = run_tick(proxy_saturation_verdict, cursor, settings)
+    tick = run_tick(proxy_saturation_verdict, cursor, Adapters(settings))
     result, sent = tick.result, tick.notifications
     assert [n.kind for n in sent] == ["resolved"]
 
@@ -126,7 +127,7 @@ def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: St
         while not fired:
             assert time.monotonic() < deadline, "no saturation alert under load"
             time.sleep(0.5)
-            tick = run_tick(proxy_saturation_verdict, cursor, settings, alerter)
+            tick = run_tick(proxy_saturation_verdict, cursor, Adapters(settings), alerter)
             result, sent = tick.result, tick.notifications
             cursor = result.cursor
             fired = [n for n in sent if n.alert.key.endswith("/borrow_latency")]
@@ -145,7 +146,7 @@ def test_local_pgbouncer_under_load_fires_with_the_measured_wait(local_stack: St
     ):
         assert time.monotonic() < deadline, "the saturation alert never resolved"
         time.sleep(0.5)
-        tick = run_tick(proxy_saturation_verdict, cursor, settings, alerter)
+        tick = run_tick(proxy_saturation_verdict, cursor, Adapters(settings), alerter)
         result, sent = tick.result, tick.notifications
         cursor = result.cursor
         assert {n.kind for n in sent} <= {"resolved"}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cdc_ops.errors import PortInUseError, StackError
+from cdc_ops.errors import PortInUseError, UsageError
 from cdc_ops.settings import Settings
 from cdc_ops.tools.stack.component import Component
 from cdc_ops.tools.stack.connector import ConnectorComponent
@@ -74,7 +74,7 @@ class Stack:
             return list(self.components)
         unknown = sorted(set(names) - set(COMPONENT_NAMES))
         if unknown:
-            raise StackError(
+            raise UsageError(
                 f"unknown component(s): {', '.join(unknown)};"
                 f" choose from {', '.join(COMPONENT_NAMES)}"
             )

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cdc_ops.cluster.state import (
-    ClusterMember,
-    LocalClusterObserver,
-    RdsClusterObserver,
-    cluster_observer,
-    cluster_state_from_rds,
-)
+from cdc_ops.adapters import Adapters
+from cdc_ops.cluster.state import ClusterMember, RdsClusterObserver, cluster_state_from_rds
 from cdc_ops.settings import Settings, load_settings
 from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.adapters import LocalClusterObserver
 from cdc_ops.tools.stack.scratch import scratch_state_dir
 
 
@@ -40,19 +36,19 @@ def test_rds_description_maps_to_state() -> None:
 
 
 def test_observer_follows_the_env_setting() -> None:
-    assert isinstance(cluster_observer(load_settings()), LocalClusterObserver)
+    assert isinstance(Adapters(load_settings()).cluster_observer, LocalClusterObserver)
     aws = load_settings(
         env="aws",
         database={"cluster_host": "h", "password": "p"},
         kafka={"bootstrap_servers": "b:9092"},
     )
-    assert isinstance(cluster_observer(aws), RdsClusterObserver)
+    assert isinstance(Adapters(aws).cluster_observer, RdsClusterObserver)
 
 
 @pytest.mark.e2e
 def test_rds_observer_against_moto(local_stack: Stack) -> None:
     settings = local_stack.settings
-    state = RdsClusterObserver(settings).observe()
+    state = Adapters(settings).cluster_observer.observe()
     assert (state.cluster_id, state.status, state.engine) == (
         settings.names.cluster_id,
         "available",
@@ -61,14 +57,14 @@ def test_rds_observer_against_moto(local_stack: Stack) -> None:
     assert state.members == (ClusterMember(f"{settings.names.cluster_id}-1", True),)
     other = settings.model_copy(deep=True)
     other.names.cluster_id = "no-such-cluster"
-    assert RdsClusterObserver(other).observe().status == "absent"
+    assert Adapters(other).cluster_observer.observe().status == "absent"
 
 
 @pytest.mark.e2e
 def test_local_observer_sees_the_real_postgres(
     local_stack: Stack, stack_settings: Settings
 ) -> None:
-    state = LocalClusterObserver(local_stack.settings).observe()
+    state = Adapters(local_stack.settings).cluster_observer.observe()
     assert state.status == "available"
     assert state.engine_version == "15 (local)"
     assert state.tags["environment"] == "test"  # metadata from the cluster seeded in moto
@@ -76,4 +72,4 @@ def test_local_observer_sees_the_real_postgres(
     # a state directory where nothing runs: the cluster is stopped
     idle = stack_settings.model_copy(deep=True)
     idle.local.state_dir = scratch_state_dir("cdc-ops-test-idle-")
-    assert LocalClusterObserver(idle).observe().status == "stopped"
+    assert Adapters(idle).cluster_observer.observe().status == "stopped"

@@ -13,8 +13,9 @@ from cdc_ops.filters.compiler import Target, compile_filters
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import load_filters
 from cdc_ops.flink.cloud_deploy import CloudStatementBackend, base_name
+from cdc_ops.flink.confluent_cloud import ConfluentCloudStatements
 from cdc_ops.flink.deploy import redeploy
-from cdc_ops.flink.statements import ConfluentCloudStatements, StatementError
+from cdc_ops.flink.statements import StatementError
 from tests.cdc_ops.flink.test_statements import BASE, CC, statement
 
 OLD = "cdc-filter-car-created-1795400000000"

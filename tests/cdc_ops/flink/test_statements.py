@@ -8,12 +8,9 @@ import httpx
 import pytest
 import respx
 
-from cdc_ops.flink.statements import (
-    ABSENT,
-    ConfluentCloudStatements,
-    SqlGatewayStatements,
-    StatementError,
-)
+from cdc_ops.flink.confluent_cloud import ConfluentCloudStatements
+from cdc_ops.flink.sql_gateway import SqlGatewayStatements
+from cdc_ops.flink.statements import ABSENT, StatementError
 
 CC = "https://flink.us-east-1.aws.confluent.test"
 BASE = f"{CC}/sql/v1/organizations/org-1/environments/env-1/statements"

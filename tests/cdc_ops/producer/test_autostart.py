@@ -7,11 +7,11 @@ import json
 import boto3
 from botocore.stub import ANY, Stubber
 
+from cdc_ops.adapters import Adapters
 from cdc_ops.producer.autostart import (
     InProcessAutoStarter,
     LambdaAutoStarter,
     NoAutoStart,
-    auto_starter,
 )
 from cdc_ops.settings import load_settings
 
@@ -48,12 +48,12 @@ def test_in_process_calls_the_handler_with_the_request() -> None:
 
 
 def test_choice_follows_settings() -> None:
-    assert isinstance(auto_starter(load_settings()), InProcessAutoStarter)
+    assert isinstance(Adapters(load_settings()).auto_starter, InProcessAutoStarter)
     aws = dict(
         env="aws",
         database={"cluster_host": "h", "password": "p"},
         kafka={"bootstrap_servers": "b:9092"},
     )
-    assert isinstance(auto_starter(load_settings(**aws)), NoAutoStart)
+    assert isinstance(Adapters(load_settings(**aws)).auto_starter, NoAutoStart)
     with_function = load_settings(**aws, producer_api={"auto_start_function": "fn"})
-    assert isinstance(auto_starter(with_function), LambdaAutoStarter)
+    assert isinstance(Adapters(with_function).auto_starter, LambdaAutoStarter)

@@ -1,0 +1,249 @@
+"""The composition root: one Settings in, every adapter the control plane uses out.
+
+This is the only place that branches on `env` (local or aws) or on a backend name. The Dagster
+resource (one `Adapters` per run or sensor tick), the Lambdas (one per invocation) and the CLI (one
+per command) all get their adapters here; everything else takes what it needs as an argument.
+Each adapter is built on first use and kept: a run that reads only the cluster never asks for
+Kafka or Confluent settings, and the auto-stop Lambda needs neither database nor Kafka.
+
+The local stack's adapters (its PostgreSQL as the cluster, PgBouncer as the proxy, the embedded
+Debezium worker, the PyFlink jobs) live in the operator tooling, `cdc_ops.tools.stack`; they are
+imported only when env=local asks for them, so the Lambda zips, which run in aws, carry none of it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from cdc_ops.clock import Clock, utc_now
+from cdc_ops.errors import SettingsError
+from cdc_ops.settings import Environment, Settings
+
+# Each adapter's module is imported when the adapter is first asked for: a Lambda's cold start
+# pays only for what it uses (boto3 for the auto-stop, nothing of httpx or confluent-kafka).
+if TYPE_CHECKING:
+    from cdc_ops.alerts.delivery import Alerter, Destination
+    from cdc_ops.cluster.activity import ApiActivityReader
+    from cdc_ops.cluster.auto_stop import Policy
+    from cdc_ops.cluster.control import ClusterController
+    from cdc_ops.cluster.state import ClusterObserver
+    from cdc_ops.connector.backends import ConnectorBackend
+    from cdc_ops.flink.statements import StatementBackend
+    from cdc_ops.kafka.topics import TopicAdmin
+    from cdc_ops.producer.autostart import AutoStarter
+    from cdc_ops.proxy.saturation import ProxyReader
+    from cdc_ops.tools.stack import Stack
+
+# Connect's REST answers 409 while its cluster rebalances: retried this many times
+CONNECT_ATTEMPTS = 5
+
+
+class Adapters:
+    """Every adapter, built from these settings on first use."""
+
+    def __init__(self, settings: Settings, clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def local(self) -> bool:
+        return self.settings.env is Environment.LOCAL
+
+    def aws(self, service: str) -> Any:
+        """A boto3 client (moto's server locally)."""
+        from cdc_ops.clients.aws import client
+
+        return client(service, self.settings)
+
+    @cached_property
+    def stack(self) -> Stack:
+        """The local stack (env=local only)."""
+        if not self.local:
+            raise SettingsError("the local stack exists only with env=local")
+        from cdc_ops.tools.stack import Stack
+
+        return Stack(self.settings)
+
+    @cached_property
+    def cluster_observer(self) -> ClusterObserver:
+        from cdc_ops.cluster.state import RdsClusterObserver
+
+        if self.local:
+            from cdc_ops.tools.stack.adapters import LocalClusterObserver
+
+            return LocalClusterObserver(self.stack, self.aws("rds"))
+        return RdsClusterObserver(self.aws("rds"), self.settings.names.cluster_id or "")
+
+    @cached_property
+    def cluster_controller(self) -> ClusterController:
+        from cdc_ops.cluster.control import ClusterController, RdsPower
+
+        rds = self.aws("rds")
+        if self.local:
+            from cdc_ops.tools.stack.adapters import LocalPower
+
+            power: Any = LocalPower(self.stack, rds)
+        else:
+            power = RdsPower(rds)
+        return ClusterController(rds, self.settings.names.cluster_id or "", power, self.clock)
+
+    @cached_property
+    def activity_reader(self) -> ApiActivityReader:
+        from cdc_ops.cluster.activity import ApiActivityReader
+
+        s = self.settings
+        return ApiActivityReader(
+            self.aws("cloudwatch"), s.names.api_name or "", s.auto_stop.metric_period_s
+        )
+
+    @cached_property
+    def auto_stop_policy(self) -> Policy:
+        from cdc_ops.cluster.auto_stop import Policy
+
+        return Policy.from_settings(self.settings)
+
+    @cached_property
+    def proxy_reader(self) -> ProxyReader:
+        from cdc_ops.proxy.saturation import CloudWatchProxyReader
+
+        if self.local:
+            from cdc_ops.tools.stack.adapters import PgBouncerProxyReader
+
+            return PgBouncerProxyReader(self.stack)
+        monitor = self.settings.proxy
+        return CloudWatchProxyReader(
+            self.aws("cloudwatch"),
+            self.settings.proxy_names,
+            monitor.metric_period_s,
+            monitor.lookback_s,
+        )
+
+    @cached_property
+    def connector_backend(self) -> ConnectorBackend:
+        import httpx
+
+        from cdc_ops.connector.backends import (
+            ConfluentCloudBackend,
+            ConnectorError,
+            KafkaConnectBackend,
+        )
+
+        c = self.settings.connector
+        if c.backend == "kafka_connect":
+            if not c.connect_url:
+                raise ConnectorError("connector.backend=kafka_connect needs connector.connect_url")
+            http = httpx.Client(timeout=c.request_timeout_s)
+            return KafkaConnectBackend(c.connect_url, c.name, http, attempts=CONNECT_ATTEMPTS)
+        if c.backend == "confluent_cloud":
+            if not (
+                c.confluent_environment
+                and c.confluent_cluster
+                and c.confluent_api_key
+                and c.confluent_api_secret
+            ):
+                raise ConnectorError(
+                    "connector.backend=confluent_cloud needs connector.confluent_environment,"
+                    " confluent_cluster, confluent_api_key and confluent_api_secret"
+                )
+            return ConfluentCloudBackend(
+                c.confluent_url,
+                c.confluent_environment,
+                c.confluent_cluster,
+                c.name,
+                c.confluent_api_key.get_secret_value(),
+                c.confluent_api_secret.get_secret_value(),
+                attempts=CONNECT_ATTEMPTS,
+            )
+        from cdc_ops.tools.stack.embedded_connector import EmbeddedBackend
+
+        return EmbeddedBackend(self.settings)
+
+    @cached_property
+    def statement_backend(self) -> StatementBackend:
+        from cdc_ops.flink.statements import StatementError
+
+        f = self.settings.flink
+        if f.backend == "local":
+            from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
+
+            return LocalFlinkStatements(self.settings, start_timeout_s=f.start_timeout_s)
+        if f.backend == "confluent_cloud":
+            needed = {
+                "confluent_url": f.confluent_url,
+                "confluent_organization": f.confluent_organization,
+                "confluent_environment": f.confluent_environment,
+                "confluent_compute_pool": f.confluent_compute_pool,
+                "confluent_principal": f.confluent_principal,
+                "confluent_catalog": f.confluent_catalog,
+                "confluent_database": f.confluent_database,
+                "confluent_api_key": f.confluent_api_key,
+                "confluent_api_secret": f.confluent_api_secret,
+            }
+            missing = [f"flink.{k}" for k, v in needed.items() if not v]
+            if missing:
+                raise StatementError(f"flink.backend=confluent_cloud needs {', '.join(missing)}")
+            from cdc_ops.flink.cloud_deploy import CloudStatementBackend
+            from cdc_ops.flink.confluent_cloud import ConfluentCloudStatements
+
+            statements = ConfluentCloudStatements(
+                f.confluent_url,
+                f.confluent_organization,
+                f.confluent_environment,
+                f.confluent_compute_pool,
+                f.confluent_principal,
+                f.confluent_catalog,
+                f.confluent_database,
+                f.confluent_api_key.get_secret_value(),
+                f.confluent_api_secret.get_secret_value(),
+            )  # type: ignore[arg-type]
+            return CloudStatementBackend(statements, start_timeout_s=f.start_timeout_s)
+        raise StatementError(
+            "redeploying through flink.backend=sql_gateway is not wired to the deploy plan; its"
+            " REST client is cdc_ops.flink.sql_gateway.SqlGatewayStatements"
+        )
+
+    def topic_admin(self, timeout_s: float | None = None) -> TopicAdmin:
+        from cdc_ops.kafka.topics import TopicAdmin  # confluent-kafka: not in the Lambda zips
+
+        return TopicAdmin(self.settings, timeout_s=timeout_s)
+
+    @cached_property
+    def alert_destinations(self) -> list[Destination]:
+        import httpx
+
+        from cdc_ops.alerts.delivery import LogDestination, SnsDestination, WebhookDestination
+
+        cfg = self.settings.alerts
+        chosen: list[Destination] = []
+        for name in cfg.destinations:
+            if name == "log":
+                chosen.append(LogDestination())
+            elif name == "sns":
+                chosen.append(SnsDestination(self.aws("sns"), cfg.sns_topic_arn or ""))
+            elif name == "webhook" and cfg.webhook_url:
+                http = httpx.Client(timeout=cfg.request_timeout_s)
+                chosen.append(WebhookDestination(cfg.webhook_url.get_secret_value(), http))
+        return chosen
+
+    @cached_property
+    def alerter(self) -> Alerter:
+        from cdc_ops.alerts.delivery import Alerter
+
+        return Alerter(self.settings, self.alert_destinations)
+
+    @cached_property
+    def auto_starter(self) -> AutoStarter:
+        from cdc_ops.producer.autostart import (
+            LOCAL_AUTO_START,
+            InProcessAutoStarter,
+            LambdaAutoStarter,
+            NoAutoStart,
+        )
+
+        api = self.settings.producer_api
+        if api.auto_start == "lambda":
+            return LambdaAutoStarter(api.auto_start_function or "", self.aws("lambda"))
+        if api.auto_start == "in_process":
+            return InProcessAutoStarter(api.auto_start_function or LOCAL_AUTO_START)
+        return NoAutoStart()

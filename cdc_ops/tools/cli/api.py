@@ -1,0 +1,74 @@
+"""`cdc-ops api serve`: a producer API Lambda handler on this machine, behind an adapter shaped
+like API Gateway."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+
+from cdc_ops.errors import PortInUseError
+from cdc_ops.tools.cli.common import EXIT_OK, Context, add_command, say
+
+
+def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
+    api = add_command(commands, "api", shared, help="the producer API on this machine: serve")
+    actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = add_command(
+        actions,
+        "serve",
+        shared,
+        _serve,
+        help="serve a producer API handler over HTTP, shaped like API Gateway",
+        description="Serves the producer API Lambda handler on 127.0.0.1 through an adapter that "
+        "turns each HTTP request into an API Gateway proxy event. Each request is also counted "
+        "as AWS/ApiGateway Count (ApiName=names.api_name) in CloudWatch (moto locally), which is "
+        "the activity the auto-stop decision reads.",
+    )
+    serve.add_argument(
+        "--flavor",
+        choices=["pg", "dsql"],
+        default="pg",
+        help="Aurora PostgreSQL (default) or Aurora DSQL handler",
+    )
+    serve.add_argument("--host", help="default: producer_api.serve_host (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default: producer_api.serve_port (8080)")
+    serve.add_argument(
+        "--containers",
+        type=int,
+        default=4,
+        help="warm Lambda containers, i.e. requests served at once (default 4)",
+    )
+
+
+def _serve(ctx: Context) -> int:
+    from cdc_ops.tools.api_activity import ApiActivityPublisher
+    from cdc_ops.tools.api_server import load_containers, make_server
+    from cdc_ops.tools.stack.process import port_in_use
+
+    args, settings = ctx.args, ctx.settings
+    api = settings.producer_api
+    host, port = args.host or api.serve_host, args.port or api.serve_port
+    if port_in_use(host, port):
+        raise PortInUseError(
+            f"api: port {port} on {host} is in use; choose --port or set producer_api.serve_port"
+        )
+    handler = load_containers(args.flavor, args.containers)
+    activity = ApiActivityPublisher(ctx.adapters.aws("cloudwatch"), settings.names.api_name)
+    server = make_server(handler, host, port, activity.start())
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    say(
+        f"producer API ({args.flavor}) on http://{host}:{port}; each request counts as "
+        f"AWS/ApiGateway Count for ApiName={settings.names.api_name}"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        activity.stop()
+    return EXIT_OK
