@@ -20,6 +20,12 @@ from cdc_ops.adapters import Adapters
 from cdc_ops.settings import Settings, load_settings
 
 
+# Dagster may set the resource up more than once within one run (its job context and its steps'
+# executor each initialize resources): the adapters of the latest run are kept here so that a run
+# reads its settings once. A sensor tick has no run id and gets its own.
+_LATEST_RUN: dict[str, Adapters] = {}
+
+
 class CdcOpsResource(ConfigurableResource):
     """cdc-ops settings (env local|aws, endpoints, names, thresholds) and the adapters they give."""
 
@@ -27,7 +33,14 @@ class CdcOpsResource(ConfigurableResource):
     _adapters: Adapters | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        run_id = context.run_id
+        if run_id is not None and run_id in _LATEST_RUN:
+            self._adapters = _LATEST_RUN[run_id]
+            return
         self._adapters = Adapters(load_settings(self.config_file))
+        if run_id is not None:
+            _LATEST_RUN.clear()
+            _LATEST_RUN[run_id] = self._adapters
 
     @property
     def adapters(self) -> Adapters:

@@ -42,7 +42,7 @@ def measure(tree: Path, runs: int) -> dict:
             env = {
                 **os.environ,
                 "PYTHONPATH": f"{PROBE}:{tree}",
-                "CDC_OPS_BENCH_READS": reads.name,
+                "BENCH_COMPONENT_READS": reads.name,
                 "DAGSTER_HOME": tempfile.mkdtemp(prefix="cdc-ops-bench-home-"),
             }
             Path(env["DAGSTER_HOME"], "dagster.yaml").write_text("telemetry:\n  enabled: false\n")

@@ -38,7 +38,7 @@ def reads_per_run(tree: Path) -> dict:
         env = {
             **os.environ,
             "PYTHONPATH": f"{PROBE}:{tree}",
-            "CDC_OPS_BENCH_SETTINGS_READS": reads.name,
+            "BENCH_SETTINGS_READS": reads.name,
             "DAGSTER_HOME": home,
         }
         out = subprocess.run(

@@ -9,7 +9,9 @@ endpoints are filled in from its ports so nothing else needs to know which one i
 from __future__ import annotations
 
 import contextvars
+import difflib
 import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +27,9 @@ ENV_PREFIX = "CDC_OPS_"
 CONFIG_ENV_VAR = "CDC_OPS_CONFIG"
 DEFAULT_CONFIG_FILE = Path("cdc-ops.yaml")
 GiB = 1024**3
+# CDC_OPS_* variables that are not settings: the settings file's path, and the storage URL that
+# `cdc-ops dev` hands to Dagster's processes (dagster.yaml reads it from the environment)
+NOT_SETTINGS = frozenset({CONFIG_ENV_VAR, "CDC_OPS_DAGSTER_STORAGE_URL"})
 
 
 # The seeds' deployment environments: dev minimal, test with proxy and auto-stop, prod without.
@@ -553,8 +558,39 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     return sorted(model.model_fields)
 
 
+def setting_env_names() -> frozenset[str]:
+    """Every environment variable that names a setting or a section of them."""
+    names: set[str] = set()
+
+    def walk(model: type[BaseModel], path: tuple[str, ...]) -> None:
+        for name, field in model.model_fields.items():
+            names.add(ENV_PREFIX + "__".join((*path, name)).upper())
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                walk(field.annotation, (*path, name))
+
+    walk(Settings, ())
+    return frozenset(names)
+
+
+def unknown_env_vars(environ: Mapping[str, str]) -> list[str]:
+    """CDC_OPS_* variables that name no setting: each with the closest one, if any is close.
+    pydantic-settings ignores them, so a misspelt one would silently leave the default."""
+    known = setting_env_names() | NOT_SETTINGS
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(f"env {name}: names no setting{hint}")
+    return problems
+
+
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
     """Read settings; every problem is reported at once, each naming its key and source."""
+    unknown = unknown_env_vars(os.environ)
+    if unknown:
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(unknown))
     path: Path | None = None
     if config_file is not None:
         path = Path(config_file)

@@ -1,5 +1,5 @@
 """Loaded by every Python process of a benchmarked run (PYTHONPATH): counts each read of a
-pipeline component, and at exit appends this process's counts to $CDC_OPS_BENCH_READS."""
+pipeline component, and at exit appends this process's counts to $BENCH_COMPONENT_READS."""
 
 import atexit
 import json
@@ -42,13 +42,13 @@ def _install() -> None:
 
 
 def _write() -> None:
-    path = os.environ.get("CDC_OPS_BENCH_READS")
+    path = os.environ.get("BENCH_COMPONENT_READS")
     if path and counts:
         with open(path, "a") as out:
             out.write(json.dumps({"pid": os.getpid(), "counts": counts}) + "\n")
 
 
-if os.environ.get("CDC_OPS_BENCH_READS"):
+if os.environ.get("BENCH_COMPONENT_READS"):
     try:
         _install()
         atexit.register(_write)

@@ -1,6 +1,6 @@
 """Loaded by every Python process of a benchmarked run (PYTHONPATH): counts how often the
 settings are read (each Settings model built from env and YAML), and at exit appends this
-process's count to $CDC_OPS_BENCH_SETTINGS_READS."""
+process's count to $BENCH_SETTINGS_READS."""
 
 import atexit
 import json
@@ -23,10 +23,10 @@ def _install() -> None:
 
 
 def _write() -> None:
-    with open(os.environ["CDC_OPS_BENCH_SETTINGS_READS"], "a") as out:
+    with open(os.environ["BENCH_SETTINGS_READS"], "a") as out:
         out.write(json.dumps({"pid": os.getpid(), "reads": count}) + "\n")
 
 
-if os.environ.get("CDC_OPS_BENCH_SETTINGS_READS"):
+if os.environ.get("BENCH_SETTINGS_READS"):
     _install()
     atexit.register(_write)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from cdc_ops.errors import SettingsError
-from cdc_ops.settings import Environment, load_settings
+from cdc_ops.settings import Environment, load_settings, setting_env_names, unknown_env_vars
 
 
 @pytest.fixture
@@ -161,3 +161,17 @@ def test_bad_window_in_a_file_names_key_and_line(clean_env: Path) -> None:
         err.value
     )
     assert "[cdc-ops.yaml:2]" in str(err.value)
+
+
+def test_a_misspelt_environment_variable_is_an_error_naming_it(monkeypatch) -> None:
+    monkeypatch.setenv("CDC_OPS_DATABSE__PASSWORD", "x")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "env CDC_OPS_DATABSE__PASSWORD: names no setting" in str(err.value)
+    assert "did you mean CDC_OPS_DATABASE__PASSWORD?" in str(err.value)
+
+
+def test_every_setting_and_section_has_its_variable() -> None:
+    names = setting_env_names()
+    assert {"CDC_OPS_ENV", "CDC_OPS_LOCAL__PORTS", "CDC_OPS_LOCAL__PORTS__KAFKA"} <= names
+    assert unknown_env_vars({"CDC_OPS_CONFIG": "x", "CDC_OPS_NAMES__RAW_TOPIC": "t"}) == []

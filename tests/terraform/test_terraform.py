@@ -54,7 +54,7 @@ needs_terraform = pytest.mark.skipif(
     TERRAFORM_BIN is None, reason="no terraform binary on this machine"
 )
 # The AWS provider cannot be downloaded here; this machine image carries one (5.100.0).
-PLUGIN_DIR = Path(os.environ.get("CDC_OPS_TF_PLUGIN_DIR", "/opt/tf-plugins"))
+PLUGIN_DIR = Path(os.environ.get("TERRAFORM_PLUGIN_DIR", "/opt/tf-plugins"))
 needs_provider = pytest.mark.skipif(
     TERRAFORM_BIN is None or not PLUGIN_DIR.is_dir(),
     reason=f"no terraform binary or no AWS provider in {PLUGIN_DIR}",
