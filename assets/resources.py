@@ -19,7 +19,6 @@ from pydantic import PrivateAttr
 from cdc_ops.adapters import Adapters
 from cdc_ops.settings import Settings, load_settings
 
-
 # Dagster may set the resource up more than once within one run (its job context and its steps'
 # executor each initialize resources): the adapters of the latest run are kept here so that a run
 # reads its settings once. A sensor tick has no run id and gets its own.
