@@ -25,6 +25,8 @@ bench: setup
 	.venv/bin/python bench/cdc_latency.py
 	.venv/bin/python bench/filters.py
 	.venv/bin/python bench/observe_pipeline.py
+	.venv/bin/python bench/settings_reads.py
+	.venv/bin/python bench/lambda_zip_size.py
 
 stack-up: setup
 	.venv/bin/cdc-ops stack up

@@ -32,7 +32,7 @@ class CdcOpsResource(ConfigurableResource):
     _adapters: Adapters | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        run_id = context.run_id
+        run_id = context.run.run_id if context.run is not None else None
         if run_id is not None and run_id in _LATEST_RUN:
             self._adapters = _LATEST_RUN[run_id]
             return

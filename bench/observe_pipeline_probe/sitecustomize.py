@@ -22,15 +22,27 @@ def _wrap(owner, name: str, part: str, per=None) -> None:
     setattr(owner, name, counted)
 
 
+def _module(*candidates: str):
+    """The first of these module paths that imports: the code moved (cdc_ops/ was flat before)."""
+    import importlib
+
+    for name in candidates:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError(candidates[0])
+
+
 def _install() -> None:
     # the entry points every version of the code location reads its components through
-    import cdc_ops.cluster.state as cluster
-    import cdc_ops.kafka.groups as lag
-    import cdc_ops.kafka.topics as topics
-    import cdc_ops.proxy.saturation as proxy
-    import cdc_ops.slot.reading as slot
-    import cdc_ops.tools.stack.embedded_connector as embedded
-    import cdc_ops.tools.stack.flink_statements as flink
+    cluster = _module("cdc_ops.tools.stack.adapters", "cdc_ops.cluster")
+    proxy = _module("cdc_ops.tools.stack.adapters", "cdc_ops.proxy_saturation")
+    slot = _module("cdc_ops.slot.reading", "cdc_ops.replication_slot")
+    embedded = _module("cdc_ops.tools.stack.embedded_connector", "cdc_ops.connector.embedded")
+    topics = _module("cdc_ops.kafka.topics", "cdc_ops.kafka_topics")
+    flink = _module("cdc_ops.tools.stack.flink_statements", "cdc_ops.flink.local")
+    lag = _module("cdc_ops.kafka.groups", "cdc_ops.consumers.lag")
 
     _wrap(cluster.LocalClusterObserver, "observe", "cluster")
     _wrap(proxy.PgBouncerProxyReader, "read", "proxy")

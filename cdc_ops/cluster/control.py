@@ -24,6 +24,7 @@ from cdc_ops.cluster.state import (
     describe_rds_cluster,
 )
 from cdc_ops.errors import CdcOpsError
+from cdc_ops.states import ABSENT
 
 # RDS tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
 _TAG_UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
@@ -78,7 +79,7 @@ class ClusterController:
 
     def describe(self) -> ClusterState:
         state = describe_rds_cluster(self._rds, self._cluster_id)
-        if state.status == "absent":
+        if state.status == ABSENT:
             raise ClusterNotFound(f"cluster {self._cluster_id} does not exist")
         return self._power.view(state)
 

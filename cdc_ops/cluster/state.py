@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-ABSENT = "absent"
+from cdc_ops.states import ABSENT
+
 # Tags through which every action of the control plane on the cluster is recorded.
 TAG_LAST_ACTION = "cdc-ops:last-action"
 TAG_LAST_ACTION_AT = "cdc-ops:last-action-at"

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cdc_ops.states import ABSENT
+
 NOT_BILLED = {"stopped"}
-UNKNOWN = {"absent", "unknown", "unreachable"}
+UNKNOWN = {ABSENT, "unknown", "unreachable"}
 
 
 @dataclass(frozen=True)

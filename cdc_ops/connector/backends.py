@@ -14,10 +14,10 @@ from typing import Any, Protocol
 import httpx
 
 from cdc_ops.clients.rest import RestError, RestNotFound, RetryingRest
+from cdc_ops.states import ABSENT_PHASE as ABSENT
 
 RUNNING = "RUNNING"
 FAILED = "FAILED"
-ABSENT = "ABSENT"
 
 
 # The REST clients' errors, under the names callers of the connector use.

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cdc_ops.clients.rest import RestError
+from cdc_ops.states import ABSENT_PHASE
 
-ABSENT = "ABSENT"
+ABSENT = ABSENT_PHASE  # a statement that does not exist, in Flink's upper case
 RUNNING = "RUNNING"
 TERMINAL_FAILURE = {"FAILED", "FAILING"}
 

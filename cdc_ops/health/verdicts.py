@@ -21,6 +21,7 @@ from cdc_ops.proxy.saturation import ProxyFigures, saturation_alerts
 from cdc_ops.settings import Thresholds
 from cdc_ops.slot.health import slot_verdict
 from cdc_ops.slot.reading import SlotState
+from cdc_ops.states import ABSENT
 
 _ONE_LOOK = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -103,9 +104,9 @@ def slot_health(slot: SlotState, t: Thresholds) -> Health:
     if slot.state == "unreachable":
         says = f"slot {name} cannot be read: the database does not answer ({slot.error})"
         return Health("slot", name, "unreachable", False, says, slot.error or "")
-    if slot.state == "absent":
+    if slot.state == ABSENT:
         says = f"slot {name} is absent; expected present (the CDC connector creates it)"
-        return Health("slot", name, "absent", False, says)
+        return Health("slot", name, ABSENT, False, says)
     figure = f"lag {slot.lag_bytes} B, retained {slot.retained_bytes} B"
     # a one-off look cannot say for how long the slot has been inactive (the sensor remembers
     # that): "inactive" is reported below, the other alerts come from the sensor's verdict

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from cdc_ops.alerts.delivery import Alert, Severity
 from cdc_ops.settings import Thresholds
 from cdc_ops.slot.reading import SlotState
+from cdc_ops.states import ABSENT
 
 GiB = 1024**3
 
@@ -51,7 +52,7 @@ def slot_verdict(
         "lag_bytes": slot.lag_bytes,
         "safe_wal_size": slot.safe_wal_size,
     }
-    if slot.state == "absent":
+    if slot.state == ABSENT:
         alerts = []
         if connector_configured:
             alerts.append(

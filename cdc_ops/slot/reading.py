@@ -12,6 +12,7 @@ import psycopg
 
 from cdc_ops.clients.postgres import connect
 from cdc_ops.settings import Settings
+from cdc_ops.states import ABSENT
 
 SLOT_QUERY = """
 SELECT plugin, active, active_pid, wal_status, safe_wal_size,
@@ -42,7 +43,7 @@ class SlotState:
 def read_slot(conn: psycopg.Connection, slot_name: str) -> SlotState:
     row = conn.execute(SLOT_QUERY, (slot_name,)).fetchone()
     if row is None:
-        return SlotState(slot_name, "absent")
+        return SlotState(slot_name, ABSENT)
     plugin, active, pid, wal_status, safe, restart, confirmed, lag, retained = row
     return SlotState(
         slot_name,

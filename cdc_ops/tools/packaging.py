@@ -1,6 +1,7 @@
 """`cdc-ops lambda package NAME`: a deployable zip of one Lambda.
 
-The zip holds the handler, the shared `lambdas` modules it needs, `cdc_ops`, and the runtime
+The zip holds the handler, the shared `lambdas` modules it needs, the `cdc_ops` modules they
+import (cdc_ops.tools.imports: never the operator tooling), and the runtime
 dependencies as manylinux wheels for the Lambda's architecture, pinned to the versions installed
 here. boto3 is left out (the Lambda runtime provides it); dagster and pandas are never in it.
 The zip is byte-for-byte reproducible: sorted entries, fixed timestamps.
@@ -19,6 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from cdc_ops.errors import CdcOpsError
+from cdc_ops.tools.imports import cdc_ops_closure
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,7 +132,10 @@ def build(
         for never in NEVER:
             for path in root.glob(f"{never}*"):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
-        _copy_tree(PROJECT_ROOT / "cdc_ops", root / "cdc_ops")
+        entry = [p for m in spec.modules for p in (PROJECT_ROOT / "lambdas" / m).glob("*.py")]
+        for relative in cdc_ops_closure(entry, PROJECT_ROOT):
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(PROJECT_ROOT / relative, root / relative)
         (root / "lambdas").mkdir()
         shutil.copy(PROJECT_ROOT / "lambdas" / "__init__.py", root / "lambdas" / "__init__.py")
         for module in spec.modules:

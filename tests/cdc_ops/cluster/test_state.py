@@ -48,16 +48,15 @@ def test_observer_follows_the_env_setting() -> None:
 @pytest.mark.e2e
 def test_rds_observer_against_moto(local_stack: Stack) -> None:
     settings = local_stack.settings
-    state = Adapters(settings).cluster_observer.observe()
+    rds = Adapters(settings).aws("rds")
+    state = RdsClusterObserver(rds, settings.names.cluster_id).observe()
     assert (state.cluster_id, state.status, state.engine) == (
         settings.names.cluster_id,
         "available",
         "aurora-postgresql",
     )
     assert state.members == (ClusterMember(f"{settings.names.cluster_id}-1", True),)
-    other = settings.model_copy(deep=True)
-    other.names.cluster_id = "no-such-cluster"
-    assert Adapters(other).cluster_observer.observe().status == "absent"
+    assert RdsClusterObserver(rds, "no-such-cluster").observe().status == "absent"
 
 
 @pytest.mark.e2e

@@ -44,3 +44,24 @@ def test_settings_are_printed_with_secrets_masked() -> None:
     assert out.returncode == 0
     assert '"cluster_id": "cdc-streaming-test-aurora"' in out.stdout
     assert "cdc-ops-local" not in out.stdout  # the local database password
+
+
+def test_version_and_the_documented_exit_codes_in_help() -> None:
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("cdc-ops ")
+    for argv in (["--help"], ["cluster", "--help"], ["cluster", "status", "--help"]):
+        out = run(*argv)
+        assert "exit codes: 0 ok; 1 unhealthy or failed; 2 usage or settings error; 3" in (
+            " ".join(out.stdout.split())
+        )
+
+
+def test_todays_spellings_still_parse() -> None:
+    for argv in (
+        ["consume", "--help"],
+        ["load", "--help"],
+        ["dev", "--help"],
+        ["control-plane", "webserver", "--help"],
+        ["status", "--json", "--help"],
+    ):
+        assert run(*argv).returncode == 0, argv

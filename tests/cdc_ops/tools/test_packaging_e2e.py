@@ -27,6 +27,9 @@ def test_producer_zip_is_self_contained_and_reproducible(tmp_path: Path) -> None
     assert {"cdc_ops", "lambdas", "psycopg", "psycopg_pool", "aws_lambda_powertools"} <= tops
     assert "lambdas/producer_api_pg/handler.py" in names
     assert "lambdas/producer_api_dsql/handler.py" not in names
+    # only the cdc_ops modules the handler imports: never the operator tooling
+    assert "cdc_ops/adapters.py" in names and "cdc_ops/producer/repository.py" in names
+    assert not [n for n in names if n.startswith("cdc_ops/tools/")]
     assert not {t for t in tops if t.split("-")[0] in ("dagster", "pandas", "boto3")}
     assert first.stat().st_size < 20 * 1024 * 1024
 
