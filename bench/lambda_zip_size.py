@@ -20,14 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS = ("producer_api_pg", "producer_api_dsql", "auto_start", "auto_stop")
 
-# run inside the tree measured: its own packaging module, wherever that tree keeps it
+# run inside the tree measured: its own packaging module, wherever that tree keeps it (the old
+# place first: the editable install would find the new one in this tree for any tree)
 PROBE = """
 import json, sys, zipfile
 from pathlib import Path
 try:
-    from cdc_ops.tools.packaging import build
-except ImportError:
     from cdc_ops.packaging import build
+except ImportError:
+    from cdc_ops.tools.packaging import build
 out = {}
 for name in sys.argv[2:]:
     path = build(name, Path(sys.argv[1]), progress=lambda m: None)

@@ -68,6 +68,8 @@ def test_exit_codes(local_stack: Stack) -> None:
         **os.environ,
         "CDC_OPS_ENV": "aws",
         "CDC_OPS_AWS__ENDPOINT_URL": "http://127.0.0.1:9",
+        "CDC_OPS_AWS__ACCESS_KEY_ID": "test",
+        "CDC_OPS_AWS__SECRET_ACCESS_KEY": "test",
         "AWS_MAX_ATTEMPTS": "1",
     }
     unexpected = run("cluster", "status", env=env)
