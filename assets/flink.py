@@ -176,6 +176,18 @@ def build_redeploy_job(statements: list, broken: str | None):
             "without deploying. Reload the code location after editing the file.",
         )
 
+    if broken is None:  # no active filter: the button stops what removed filters left running
+
+        @op(name="stop_removed_statements")
+        def stop_removed(context: OpExecutionContext, cdc_ops: CdcOpsResource) -> None:
+            _deploy(context, cdc_ops.adapters, set(), everything=True, dry_run=False)
+
+        @job(name=REDEPLOY_JOB, description="filters.yaml has no active filter: stop the rest.")
+        def stop_all() -> None:
+            stop_removed()
+
+        return stop_all
+
     @op(name="filters_yaml_is_broken")
     def refuse(context: OpExecutionContext) -> None:
         raise Failure(description=f"flink_sql/filters.yaml cannot be compiled: {broken}")

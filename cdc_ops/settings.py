@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import difflib
+import functools
 import os
 from collections.abc import Mapping
 from enum import StrEnum
@@ -558,6 +559,7 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
     return sorted(model.model_fields)
 
 
+@functools.cache  # the model does not change within a process; the Lambdas load per invocation
 def setting_env_names() -> frozenset[str]:
     """Every environment variable that names a setting or a section of them."""
     names: set[str] = set()

@@ -11,6 +11,16 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`cdc-ops ARGS` as a user runs it: its own process, this environment unless `env`."""
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, timeout=timeout, env=env or os.environ.copy()
+    )
 
 
 class Recorder:

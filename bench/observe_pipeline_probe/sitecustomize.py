@@ -26,11 +26,14 @@ def _module(*candidates: str):
     """The first of these module paths that imports: the code moved (cdc_ops/ was flat before)."""
     import importlib
 
-    for name in candidates:
+    tree = os.path.realpath(os.getcwd())  # the tree measured; the editable install's finder
+    for name in candidates:  # would otherwise find a new module in this checkout for any tree
         try:
-            return importlib.import_module(name)
+            module = importlib.import_module(name)
         except ImportError:
             continue
+        if os.path.realpath(module.__file__ or "").startswith(tree + os.sep):
+            return module
     raise ImportError(candidates[0])
 
 

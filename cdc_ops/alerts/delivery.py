@@ -251,11 +251,12 @@ def deliver(
         body = payload(notification, scrub)
         for destination in destinations:
             error = None
-            attempt = 0
+            made = 0  # sends really made: the budget may stop the loop before one
             for attempt in range(1, attempts + 1):
                 if deadline is not None and clock() >= deadline:
                     error = error or f"not attempted: the tick's {budget_s:g} s budget was spent"
                     break
+                made += 1
                 try:
                     destination.send(body)
                     error = None
@@ -272,10 +273,10 @@ def deliver(
                     "alert %s not delivered to %s after %d attempt(s): %s",
                     body["key"],
                     destination.name,
-                    attempts,
+                    made,
                     error,
                 )
-            results.append(Delivery(destination.name, error is None, attempt, error))
+            results.append(Delivery(destination.name, error is None, made, error))
     return results
 
 

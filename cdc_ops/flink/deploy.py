@@ -91,7 +91,8 @@ def redeploy(
     current = {name: backend.status(name) for name in names}
     statements = [s for s in compiled.statements if only is None or s.name in only]
     for s in statements:
-        current.setdefault(s.name, backend.status(s.name))
+        if s.name not in current:  # read each statement once
+            current[s.name] = backend.status(s.name)
     changes = plan(compiled, current, only)
     report = DeployReport(changes, dry_run)
     if dry_run:
@@ -127,7 +128,7 @@ def redeploy_filters(
     return redeploy(
         compile_for(settings, filters_file),
         adapters.statement_backend,
-        adapters.topic_admin(),
+        None if dry_run else adapters.topic_admin(),  # a dry run creates no topic
         settings.names.filtered_topic_partitions,
         dry_run=dry_run,
         only=only,

@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from cdc_ops.alerts.delivery import Scrubber
 from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ConnectorStatus
+from cdc_ops.filters.compiler import statement_name
+from cdc_ops.filters.files import FILTERS_FILE
+from cdc_ops.filters.model import load_filters
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.verdicts import (
     Health,
@@ -24,7 +28,7 @@ from cdc_ops.health.verdicts import (
     unreadable,
 )
 from cdc_ops.kafka.groups import GroupLag, group_lag
-from cdc_ops.kafka.topics import TopicState
+from cdc_ops.kafka.topics import TopicState, pipeline_topics
 from cdc_ops.proxy.saturation import ProxyFigures
 from cdc_ops.settings import Settings
 from cdc_ops.slot.reading import SlotState, observe_slot
@@ -52,10 +56,6 @@ class PipelineReading:
 
 def statement_names() -> list[str]:
     """The statements filters.yaml asks for (its active filters)."""
-    from cdc_ops.filters.compiler import statement_name
-    from cdc_ops.filters.files import FILTERS_FILE
-    from cdc_ops.filters.model import load_filters
-
     return [statement_name(f) for f in load_filters(FILTERS_FILE).active]
 
 
@@ -88,14 +88,17 @@ def read_pipeline(
             names = statements if statements is not None else statement_names()
             reading.statements = [adapters.statement_backend.status(n) for n in names]
         elif part == GROUP:
-            reading.groups = [group_lag(settings, c) for c in settings.consumers.consumers]
+            have = adapters.topic_admin(timeout_s=5).existing()  # one listing for every group
+            reading.groups = [group_lag(settings, c, have) for c in settings.consumers.consumers]
 
     for part in PARTS:
         if part in wanted:
             try:
                 read(part)
             except Exception as exc:  # noqa: BLE001 - an unreadable part is itself the finding
-                reading.errors[part] = f"{type(exc).__name__}: {exc}"[:300]
+                # shown in Dagster metadata and check text: no secret (a URL's password) in it
+                scrub = Scrubber(settings.secret_values())
+                reading.errors[part] = scrub(f"{type(exc).__name__}: {exc}")[:300]
     return reading
 
 
@@ -118,10 +121,8 @@ def merged(readings: Iterable[PipelineReading]) -> PipelineReading:
 
 
 def expected_partitions(settings: Settings, topic: str) -> int:
-    names = settings.names
-    return (
-        names.raw_topic_partitions if topic == names.raw_topic else names.filtered_topic_partitions
-    )
+    by_name = {t.name: t.partitions for t in pipeline_topics(settings)}
+    return by_name.get(topic, settings.names.filtered_topic_partitions)
 
 
 def health_rows(reading: PipelineReading, settings: Settings) -> list[Health]:

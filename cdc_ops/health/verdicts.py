@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from cdc_ops.alerts.delivery import Alert, Severity
 from cdc_ops.cluster.state import ClusterState
-from cdc_ops.connector.backends import ABSENT as CONNECTOR_ABSENT
 from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.flink.statements import RUNNING, StatementState
 from cdc_ops.kafka.groups import GroupLag
@@ -22,6 +21,7 @@ from cdc_ops.settings import Thresholds
 from cdc_ops.slot.health import slot_verdict
 from cdc_ops.slot.reading import SlotState
 from cdc_ops.states import ABSENT
+from cdc_ops.states import ABSENT_PHASE as CONNECTOR_ABSENT
 
 _ONE_LOOK = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -37,8 +37,12 @@ class GroupLag:
         return sum(p.lag for p in self.partitions)
 
 
-def group_lag(settings: Settings, spec: ConsumerSpec) -> GroupLag:
-    have = TopicAdmin(settings, timeout_s=5).existing()
+def group_lag(
+    settings: Settings, spec: ConsumerSpec, have: dict[str, int] | None = None
+) -> GroupLag:
+    """`have`: the topics and their partition counts, when the caller has listed them already."""
+    if have is None:
+        have = TopicAdmin(settings, timeout_s=5).existing()
     if spec.topic not in have:
         return GroupLag(spec.name, spec.group, spec.topic, topic_exists=False)
     # reading a group's committed offsets does not join the group

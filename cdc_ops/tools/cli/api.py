@@ -7,12 +7,11 @@ import argparse
 import signal
 
 from cdc_ops.errors import PortInUseError
-from cdc_ops.tools.cli.common import EXIT_OK, Context, add_command, say
+from cdc_ops.tools.cli.common import EXIT_OK, Context, add_command, add_noun, say
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    api = add_command(commands, "api", shared, help="the producer API on this machine: serve")
-    actions = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = add_noun(commands, "api", shared, help="the producer API on this machine: serve")
     serve = add_command(
         actions,
         "serve",

@@ -12,15 +12,15 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
-    data_out,
     emit,
     print_table,
 )
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    cluster = add_command(
+    actions = add_noun(
         commands,
         "cluster",
         shared,
@@ -29,7 +29,6 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
         "recording each action and its reason as cluster tags. Locally the stack's PostgreSQL "
         "is really stopped and started.",
     )
-    actions = cluster.add_subparsers(dest="action", required=True, metavar="ACTION")
     status = add_command(
         actions, "status", shared, _status, help="status, engine, endpoint and the last action"
     )
@@ -113,5 +112,4 @@ def _auto_stop(ctx: Context) -> int:
         print_table("evidence", ("", ""), decision.evidence.items(), show_header=False)
 
     emit(ctx, data, text)
-    data_out.file.flush()
     return EXIT_OK

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cdc_ops.adapters import Adapters
 from cdc_ops.settings import Settings, load_settings
@@ -58,11 +60,16 @@ def add_output_option(parser: argparse.ArgumentParser, default: str = "table") -
         "--output",
         choices=["table", "json"],
         default=default,
-        help=f"output format (default {default})",
+        help="output format" + ("" if default == argparse.SUPPRESS else f" (default {default})"),
     )
-    # the spelling of earlier versions, kept for scripts
+    # the spelling of earlier versions, kept for scripts; SUPPRESS: only -o sets the default
     parser.add_argument(
-        "--json", dest="output", action="store_const", const="json", help=argparse.SUPPRESS
+        "--json",
+        dest="output",
+        action="store_const",
+        const="json",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
 
 
@@ -71,11 +78,10 @@ class Context:
     """One command's arguments; settings and adapters are read on first use, once."""
 
     args: argparse.Namespace
-    overrides: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def settings(self) -> Settings:
-        return load_settings(getattr(self.args, "config", None), **self.overrides)
+        return load_settings(getattr(self.args, "config", None))
 
     @cached_property
     def adapters(self) -> Adapters:
@@ -101,13 +107,32 @@ def print_table(
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        # values are data, never markup: a "[task-0]" in a trace stays as it is
+        table.add_row(
+            *(v if isinstance(v, Text) else escape("" if v is None else str(v)) for v in row)
+        )
     data_out.print(table)
+
+
+def styled(value: object, style: str) -> Text:
+    """A table cell in a colour (a state: green when healthy)."""
+    return Text(str(value), style=style)
 
 
 def say(message: str) -> None:
     """Progress and notes: stderr, so stdout stays data."""
-    progress_out.print(message)
+    progress_out.print(message, markup=False)
+
+
+def add_noun(
+    commands: argparse._SubParsersAction,
+    name: str,
+    shared: argparse.ArgumentParser,
+    **kwargs: Any,
+) -> argparse._SubParsersAction:
+    """A noun's parser; returns where its verbs go."""
+    noun = add_command(commands, name, shared, **kwargs)
+    return noun.add_subparsers(dest="action", required=True, metavar="ACTION")
 
 
 def add_command(

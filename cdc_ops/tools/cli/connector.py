@@ -10,6 +10,7 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
     emit,
     print_table,
@@ -17,10 +18,9 @@ from cdc_ops.tools.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    connector = add_command(
+    actions = add_noun(
         commands, "connector", shared, help="the CDC connector: status", description=__doc__
     )
-    actions = connector.add_subparsers(dest="action", required=True, metavar="ACTION")
     status = add_command(
         actions, "status", shared, _status, help="state and tasks; exit 1 unless it runs"
     )

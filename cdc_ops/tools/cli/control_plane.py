@@ -54,5 +54,5 @@ def _dev(ctx: Context) -> int:
 def _deployed(ctx: Context) -> int:
     from cdc_ops.tools.devserver import run_control_plane
 
-    run_control_plane(ctx.settings, ctx.args.role)  # returns only by raising
-    return 0
+    run_control_plane(ctx.settings, ctx.args.role)  # execs Dagster: returns only by raising
+    raise AssertionError("run_control_plane returned")

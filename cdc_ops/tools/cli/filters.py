@@ -4,7 +4,6 @@ committed SQL kept current, and the filter statements redeployed (only what chan
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from cdc_ops.filters import files
@@ -13,6 +12,7 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
     emit,
     print_table,
@@ -22,7 +22,7 @@ from cdc_ops.tools.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    filters = add_command(
+    actions = add_noun(
         commands,
         "filters",
         shared,
@@ -30,7 +30,6 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
         description="The committed SQL lives in flink_sql/generated/ (confluent, confluent-no-op, "
         "apache-flink). `check` exits 1 when it is stale.",
     )
-    actions = filters.add_subparsers(dest="action", required=True, metavar="ACTION")
     for verb, handler, text in (
         ("compile", _compile, "write flink_sql/generated/*.sql"),
         ("check", _check, "exit 1 if the committed SQL is not what filters.yaml gives"),
@@ -62,7 +61,7 @@ def _compile(ctx: Context) -> int:
 def _check(ctx: Context) -> int:
     stale = files.stale(_source(ctx))
     for path in stale:
-        print(f"stale: {path} (run `cdc-ops filters compile`)", file=sys.stderr)
+        say(f"stale: {path} (run `cdc-ops filters compile`)")
     return EXIT_FAILED if stale else EXIT_OK
 
 

@@ -12,6 +12,7 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
     emit,
     print_table,
@@ -20,19 +21,17 @@ from cdc_ops.tools.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    topic = add_command(
+    topic_actions = add_noun(
         commands, "topic", shared, help="the pipeline's Kafka topics: list", description=__doc__
     )
-    topic_actions = topic.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = add_command(
         topic_actions, "list", shared, _topics, help="partitions and end offsets of each topic"
     )
     add_output_option(listing)
 
-    consumer = add_command(
+    consumer_actions = add_noun(
         commands, "consumer", shared, help="the pipeline's consumers: run, lag", description=__doc__
     )
-    consumer_actions = consumer.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = add_command(
         consumer_actions,
         "run",
@@ -83,7 +82,8 @@ def _topics(ctx: Context) -> int:
 def _lag(ctx: Context) -> int:
     from cdc_ops.kafka.groups import group_lag
 
-    lags = [group_lag(ctx.settings, c) for c in ctx.settings.consumers.consumers]
+    have = ctx.adapters.topic_admin(timeout_s=5).existing()
+    lags = [group_lag(ctx.settings, c, have) for c in ctx.settings.consumers.consumers]
     data = [
         {
             "consumer": g.name,

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cdc_ops.tools.cli.common import EXIT_OK, Context, add_command, add_output_option, emit, say
+from cdc_ops.tools.cli.common import (
+    EXIT_OK,
+    Context,
+    add_command,
+    add_noun,
+    add_output_option,
+    emit,
+    say,
+)
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    lam = add_command(commands, "lambda", shared, help="build deployable Lambda zips: package")
-    actions = lam.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = add_noun(commands, "lambda", shared, help="build deployable Lambda zips: package")
     package = add_command(
         actions,
         "package",

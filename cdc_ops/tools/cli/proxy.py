@@ -14,6 +14,7 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
     emit,
     print_table,
@@ -22,10 +23,9 @@ from cdc_ops.tools.cli.common import (
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    proxy = add_command(
+    actions = add_noun(
         commands, "proxy", shared, help="RDS Proxy (PgBouncer locally): status, load"
     )
-    actions = proxy.add_subparsers(dest="action", required=True, metavar="ACTION")
     status = add_command(
         actions, "status", shared, _status, help="borrow latency and borrowed share; 1 if saturated"
     )

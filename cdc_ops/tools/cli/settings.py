@@ -31,7 +31,8 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
     add_output_option(settings, default="json")
     actions = settings.add_subparsers(dest="action", metavar="ACTION")
     show = add_command(actions, "show", shared, _show, help="print the settings (default)")
-    add_output_option(show, default="json")
+    # SUPPRESS: `settings -o table show` keeps the -o given before the verb
+    add_output_option(show, default=argparse.SUPPRESS)
     add_command(actions, "check", shared, _check, help="exit 0 when the settings are valid")
 
 

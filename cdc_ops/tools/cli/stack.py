@@ -11,11 +11,13 @@ from cdc_ops.tools.cli.common import (
     EXIT_OK,
     Context,
     add_command,
+    add_noun,
     add_output_option,
     emit,
     print_table,
     progress_out,
     say,
+    styled,
 )
 from cdc_ops.tools.stack import COMPONENT_NAMES, State, StatusRow
 
@@ -28,7 +30,7 @@ _STATE_STYLE = {
 
 
 def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
-    stack = add_command(
+    actions = add_noun(
         commands,
         "stack",
         shared,
@@ -36,7 +38,6 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
         description="The local stack stands in for Aurora, RDS Proxy, Kafka and the AWS APIs. "
         "Its state (data, logs, PIDs) lives under local.state_dir (default .cdc-ops/).",
     )
-    actions = stack.add_subparsers(dest="action", required=True, metavar="ACTION")
     component_help = f"components to act on (default: all of {', '.join(COMPONENT_NAMES)})"
     up = add_command(actions, "up", shared, _up, help="start what is not running (idempotent)")
     up.add_argument("components", nargs="*", help=component_help)
@@ -86,7 +87,7 @@ def _show(ctx: Context, rows: Sequence[StatusRow]) -> None:
             "local stack",
             ("component", "address", "state", "detail"),
             (
-                (r.component, r.address, f"[{_STATE_STYLE[r.state]}]{r.state}[/]", r.detail)
+                (r.component, r.address, styled(r.state, _STATE_STYLE[r.state]), r.detail)
                 for r in rows
             ),
         ),

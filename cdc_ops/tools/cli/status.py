@@ -12,8 +12,9 @@ from cdc_ops.tools.cli.common import (
     Context,
     add_command,
     add_output_option,
-    data_out,
     emit,
+    print_table,
+    styled,
 )
 
 
@@ -31,16 +32,13 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
 def _status(ctx: Context) -> int:
     rows = pipeline_status(ctx.adapters)
 
-    def table() -> None:
-        from rich.table import Table
-
-        t = Table(title="pipeline")
-        for column in ("part", "name", "state", "figure"):
-            t.add_column(column, overflow="fold")
-        for r in rows:
-            style = "green" if r.healthy else "bold red"
-            t.add_row(r.part, r.name, f"[{style}]{r.state}[/]", r.figure)
-        data_out.print(t)
-
-    emit(ctx, [r.as_dict() for r in rows], table)
+    cells = (
+        (r.part, r.name, styled(r.state, "green" if r.healthy else "bold red"), r.figure)
+        for r in rows
+    )
+    emit(
+        ctx,
+        [r.as_dict() for r in rows],
+        lambda: print_table("pipeline", ("part", "name", "state", "figure"), cells),
+    )
     return EXIT_OK if all(r.healthy for r in rows) else EXIT_FAILED

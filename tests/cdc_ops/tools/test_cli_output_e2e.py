@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
 from cdc_ops.tools.stack import Stack
-from tests.conftest import ROOT
+from tests.helpers import run_cli as run
 
 pytestmark = pytest.mark.e2e
 
-CLI = str(ROOT / ".venv" / "bin" / "cdc-ops")
 
 # every command that prints data, with what it needs to run quickly here
 DATA_COMMANDS = [
@@ -33,12 +31,6 @@ DATA_COMMANDS = [
     ["settings", "show"],
     ["settings"],
 ]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args], capture_output=True, text=True, timeout=120, env=env or os.environ.copy()
-    )
 
 
 @pytest.mark.parametrize("command", DATA_COMMANDS, ids=" ".join)
