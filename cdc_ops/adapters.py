@@ -6,8 +6,8 @@ per command) all get their adapters here; everything else takes what it needs as
 Each adapter is built on first use and kept: a run that reads only the cluster never asks for
 Kafka or Confluent settings, and the auto-stop Lambda needs neither database nor Kafka.
 
-The local stack's adapters (its PostgreSQL as the cluster, PgBouncer as the proxy, the embedded
-Debezium worker, the PyFlink jobs) live in the operator tooling, `cdc_ops.tools.stack`; they are
+The local stack's adapters (its PostgreSQL as the cluster, PgBouncer as the proxy, the record of
+the statements its Flink runs) live in the operator tooling, `cdc_ops.tools.stack`; they are
 imported only when env=local asks for them, so the Lambda zips, which run in aws, carry none of it.
 """
 
@@ -155,19 +155,29 @@ class Adapters:
                 c.confluent_api_secret.get_secret_value(),
                 attempts=CONNECT_ATTEMPTS,
             )
-        from cdc_ops.tools.stack.embedded_connector import EmbeddedBackend
-
-        return EmbeddedBackend(self.settings)
+        raise ConnectorError(f"connector.backend={c.backend!r} is not a connector backend")
 
     @cached_property
     def statement_backend(self) -> StatementBackend:
         from cdc_ops.flink.statements import StatementError
 
         f = self.settings.flink
-        if f.backend == "local":
-            from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
+        if f.backend == "sql_gateway":
+            if not (f.gateway_url and f.jobmanager_url):
+                raise StatementError(
+                    "flink.backend=sql_gateway needs flink.gateway_url and flink.jobmanager_url"
+                )
+            from cdc_ops.flink.sql_gateway import SqlGatewayStatements
 
-            return LocalFlinkStatements(self.settings, start_timeout_s=f.start_timeout_s)
+            gateway = SqlGatewayStatements(
+                f.gateway_url, f.jobmanager_url, start_timeout_s=f.start_timeout_s
+            )
+            if not self.local:
+                return gateway
+            # the stack's JobManager forgets its jobs when it stops: `up` deploys them again
+            from cdc_ops.tools.stack.flink import FlinkLayout, RecordedStatements
+
+            return RecordedStatements(gateway, FlinkLayout(self.settings).record)
         if f.backend == "confluent_cloud":
             needed = {
                 "confluent_url": f.confluent_url,
@@ -198,10 +208,7 @@ class Adapters:
                 f.confluent_api_secret.get_secret_value(),
             )  # type: ignore[arg-type]
             return CloudStatementBackend(statements, start_timeout_s=f.start_timeout_s)
-        raise StatementError(
-            "redeploying through flink.backend=sql_gateway is not wired to the deploy plan; its"
-            " REST client is cdc_ops.flink.sql_gateway.SqlGatewayStatements"
-        )
+        raise StatementError(f"flink.backend={f.backend!r} is not a statements backend")
 
     def topic_admin(self, timeout_s: float | None = None) -> TopicAdmin:
         from cdc_ops.kafka.topics import TopicAdmin  # confluent-kafka: not in the Lambda zips

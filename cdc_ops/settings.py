@@ -48,10 +48,20 @@ class _Section(BaseModel):
 
 
 class LocalPorts(_Section):
+    """Every port the local stack listens on (Connect and the SQL Gateway would both take 8083
+    by default: each has its own here)."""
+
     postgres: int = Field(55432, ge=1, le=65535)
     pgbouncer: int = Field(56432, ge=1, le=65535)
     kafka: int = Field(59092, ge=1, le=65535)
+    # the KRaft controller listener of the same node
+    kafka_controller: int = Field(59093, ge=1, le=65535)
     moto: int = Field(55000, ge=1, le=65535)
+    connect: int = Field(58083, ge=1, le=65535)
+    # the JobManager's REST API and web UI, and its RPC endpoint
+    flink: int = Field(58081, ge=1, le=65535)
+    flink_rpc: int = Field(56123, ge=1, le=65535)
+    sql_gateway: int = Field(58084, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> LocalPorts:
@@ -61,6 +71,11 @@ class LocalPorts(_Section):
                 raise ValueError(f"ports.{name} and ports.{seen[port]} are both {port}")
             seen[port] = name
         return self
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cdc-ops"
 
 
 class LocalStack(_Section):
@@ -75,7 +90,19 @@ class LocalStack(_Section):
     pgbouncer_bin: Path = Path("/usr/sbin/pgbouncer")
     pgbouncer_pool_size: int = Field(5, ge=1)
     pgbouncer_max_client_conn: int = Field(200, ge=1)
-    ready_timeout_s: float = Field(60.0, gt=0)
+    ready_timeout_s: float = Field(90.0, gt=0)
+    # jvm/pom.xml's jars and the Flink distribution, resolved by scripts/setup.sh
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    java_bin: Path = Path("java")
+    # sized for 2 cores / 24 GB with everything else of the stack beside them
+    kafka_heap_mb: int = Field(512, ge=128)
+    connect_heap_mb: int = Field(512, ge=128)
+    flink_jobmanager_mb: int = Field(1024, ge=768)
+    flink_taskmanager_mb: int = Field(1536, ge=1024)
+    # one slot per filter statement, and room for a replacement to start beside the old one
+    flink_task_slots: int = Field(8, ge=1)
+    sql_gateway_heap_mb: int = Field(384, ge=128)
+    flink_checkpoint_interval_s: float = Field(2.0, gt=0)
 
 
 class Database(_Section):
@@ -260,9 +287,9 @@ class Connector(_Section):
     # debezium (Kafka Connect), confluent_v2 (PostgresCdcSourceV2), confluent_fixed and
     # confluent_basic (PostgresCdcSource with and without ExtractNewRecordState)
     variant: Literal["debezium", "confluent_v2", "confluent_fixed", "confluent_basic"] = "debezium"
-    # where it runs: the local embedded Debezium engine, a Kafka Connect REST worker, or
-    # Confluent Cloud's Connect API
-    backend: Literal["embedded", "kafka_connect", "confluent_cloud"] | None = None
+    # where it runs: a Kafka Connect worker's REST API (the local stack's, or a self-managed one
+    # on AWS), or Confluent Cloud's Connect API
+    backend: Literal["kafka_connect", "confluent_cloud"] | None = None
     connect_url: str | None = None
     confluent_environment: str | None = None
     confluent_cluster: str | None = None
@@ -308,12 +335,9 @@ def _seed_consumers() -> list[ConsumerSpec]:
 
 
 class Consumers(_Section):
-    """The pipeline's consumers (the seeds' four) and how they take their partitions."""
+    """The pipeline's consumers (the seeds' four); each joins its group by subscribe()."""
 
     consumers: list[ConsumerSpec] = Field(default_factory=_seed_consumers)
-    # subscribe: Kafka group management (several instances share a group); assign: one
-    # instance takes every partition at the group's committed offsets (no group join).
-    assignment: Literal["subscribe", "assign"] | None = None
     lag_warn_messages: int = Field(1000, ge=0)
 
     def get(self, name: str) -> ConsumerSpec:
@@ -325,11 +349,15 @@ class Consumers(_Section):
 
 
 class Flink(_Section):
-    """Where the filter statements run: locally PyFlink jobs of the stack."""
+    """Where the filter statements run: a Flink SQL Gateway and its session cluster (the local
+    stack's, or self-managed on AWS), or Confluent Cloud for Apache Flink."""
 
-    backend: Literal["local", "confluent_cloud", "sql_gateway"] | None = None
+    backend: Literal["confluent_cloud", "sql_gateway"] | None = None
     target: Literal["apache-flink", "confluent", "confluent-no-op"] | None = None
     start_timeout_s: float = Field(180.0, gt=0)
+    # backend sql_gateway: the gateway's REST API, and the JobManager's (job state, stop)
+    gateway_url: str | None = None
+    jobmanager_url: str | None = None
     # Confluent Cloud for Apache Flink (backend confluent_cloud)
     confluent_url: str | None = None  # e.g. https://flink.us-east-1.aws.confluent.cloud
     confluent_organization: str | None = None
@@ -441,10 +469,13 @@ class Settings(BaseSettings):
                 self.dsql.user = self.database.user
             self.dsql.auth = self.dsql.auth or "password"
             self.dsql.sslmode = self.dsql.sslmode or "prefer"
-            self.connector.backend = self.connector.backend or "embedded"
-            self.flink.backend = self.flink.backend or "local"
-            # tansu 0.6.0 takes ~23 s to join a consumer group (DESIGN.md)
-            self.consumers.assignment = self.consumers.assignment or "assign"
+            self.connector.backend = self.connector.backend or "kafka_connect"
+            self.connector.connect_url = (
+                self.connector.connect_url or f"http://{host}:{ports.connect}"
+            )
+            self.flink.backend = self.flink.backend or "sql_gateway"
+            self.flink.gateway_url = self.flink.gateway_url or f"http://{host}:{ports.sql_gateway}"
+            self.flink.jobmanager_url = self.flink.jobmanager_url or f"http://{host}:{ports.flink}"
             self.flink.target = self.flink.target or "apache-flink"
         else:
             # Endpoints are checked where they are used (require()): the auto-stop Lambda needs
@@ -463,8 +494,11 @@ class Settings(BaseSettings):
                 "confluent_cloud" if c.confluent_environment else "kafka_connect"
             )
             self.flink.backend = self.flink.backend or "confluent_cloud"
-            self.flink.target = self.flink.target or "confluent"
-            self.consumers.assignment = self.consumers.assignment or "subscribe"
+            # a self-managed Flink (the SQL Gateway) runs the open-source dialect
+            open_source = self.flink.backend == "sql_gateway"
+            self.flink.target = self.flink.target or (
+                "apache-flink" if open_source else "confluent"
+            )
         return self
 
     def require(self, *keys: str) -> None:

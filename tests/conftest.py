@@ -1,4 +1,5 @@
-"""Session fixtures: one real local stack (PostgreSQL, PgBouncer, tansu, moto) on free ports.
+"""Session fixtures: one real local stack (PostgreSQL, PgBouncer, Kafka, moto, Kafka Connect with
+Debezium, a Flink session cluster and its SQL Gateway) on free ports.
 
 Its settings travel as CDC_OPS_* environment variables, so the CLI, `dagster` subprocesses and
 in-process code all see the same stack.

@@ -1,5 +1,6 @@
-"""The change stream for real: producer API → PostgreSQL → Debezium (embedded) → raw topic; the
-slot-lag sensor with the connector stopped and restarted; the health sensor after a kill."""
+"""The change stream for real: producer API → PostgreSQL → Debezium on a Kafka Connect worker →
+raw topic; the slot-lag sensor with the connector stopped and resumed through Connect's REST API;
+a killed worker started again losing nothing; the REST answers the backend relies on."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from cdc_ops.adapters import Adapters
 from cdc_ops.alerts.delivery import Alerter, LogDestination
@@ -34,19 +36,16 @@ pytestmark = pytest.mark.e2e
 def raw_records(
     settings: Settings, ids: set[str], timeout_s: float = 30, per_id: int = 1
 ) -> dict[str, list[dict]]:
-    """Every record of the raw topic whose id is wanted, read from the start of each partition
-    (assign(), not subscribe(): tansu's group join takes ~23 s; see DESIGN.md)."""
+    """Every record of the raw topic whose id is wanted, read from the start by a new group."""
     consumer = Consumer(
         {
             **client_config(settings),
             "group.id": f"t-{uuid.uuid4().hex[:6]}",
             "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
         }
     )
-    topic = settings.names.raw_topic
-    consumer.assign(
-        [TopicPartition(topic, p, 0) for p in range(settings.names.raw_topic_partitions)]
-    )
+    consumer.subscribe([settings.names.raw_topic])
     found: dict[str, list[dict]] = {}
     deadline = time.monotonic() + timeout_s
     try:
@@ -86,12 +85,12 @@ def test_events_reach_the_raw_topic_as_flat_json_with_cdc_fields(local_stack: St
 
 @pytest.fixture
 def cdc_stack(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """PostgreSQL, PgBouncer, Kafka and a connector of their own, with test-sized thresholds."""
+    """PostgreSQL, PgBouncer, Kafka and a Connect worker of their own, test-sized thresholds."""
     monkeypatch.setenv("CDC_OPS_THRESHOLDS__SLOT_LAG_WARN_BYTES", str(4 * 1024**2))
     monkeypatch.setenv("CDC_OPS_THRESHOLDS__SLOT_LAG_CRITICAL_BYTES", str(1024**3))
     monkeypatch.setenv("CDC_OPS_CONNECTOR__HEARTBEAT_INTERVAL_MS", "1000")
     stack = Stack(load_settings())
-    stack.up(["postgres", "pgbouncer", "kafka", "connector"])
+    stack.up(["postgres", "pgbouncer", "kafka", "connect"])
     yield stack
 
 
@@ -142,10 +141,10 @@ def test_slot_lag_alerts_while_the_connector_is_stopped_and_resolves(cdc_stack: 
     assert [b["kind"] for b in recorder.bodies] == ["firing", "resolved"]
 
 
-def test_a_killed_connector_is_restarted_by_the_sensor_and_nothing_is_lost(cdc_stack) -> None:
+def test_a_killed_worker_started_again_delivers_everything(cdc_stack: Stack) -> None:
     settings = cdc_stack.settings
     api = build_api(settings, CountingAutoStarter())
-    component = cdc_stack.component("connector")
+    worker = cdc_stack.component("connect")
     ids: list[str] = []
 
     def post(n: int) -> None:
@@ -155,27 +154,52 @@ def test_a_killed_connector_is_restarted_by_the_sensor_and_nothing_is_lost(cdc_s
             ids.append(uid)
 
     post(20)
-    record = cdc_stack.record(component)
+    record = cdc_stack.record(worker)
     os.kill(record.pid, signal.SIGKILL)
     while is_alive(record):
         time.sleep(0.05)
-    post(20)  # while no connector runs: the slot keeps them
-
-    tick = run_tick(
-        connector_health_verdict, None, Adapters(settings), Alerter(settings, [LogDestination()])
-    )
-    assert "restart 1 of" in tick.summary
-    assert json.loads(tick.cursor)["memory"]["restarts"] == 1
-    # the tick reports the connector's state and its check to the UI
-    observation, check = tick.result.asset_events
-    assert observation.metadata["restarts"].value == 1 and check.check_name == "connector_running"
+    post(20)  # while no worker runs: the slot keeps them
+    (result,) = cdc_stack.up(["connect"])
+    assert result.action == "restarted"
     assert Adapters(settings).connector_backend.status().healthy
     post(20)
 
     found = raw_records(settings, set(ids), timeout_s=60)
     assert set(ids) <= set(found), f"missing: {sorted(set(ids) - set(found))[:5]}"
-    # healthy again: the next tick resets the count
-    tick = run_tick(connector_health_verdict, tick.cursor, Adapters(settings))
+    # the connector-health sensor reads it healthy and restarts nothing
+    tick = run_tick(connector_health_verdict, None, Adapters(settings))
     assert tick.summary == "connector and all tasks RUNNING"
     assert json.loads(tick.cursor)["memory"]["restarts"] == 0
     assert tick.result.asset_events[1].passed
+
+
+def test_connects_rest_answers_what_the_backend_relies_on(local_stack: Stack) -> None:
+    """The contract the Connect backend's mocked tests assume, asked of the real worker."""
+    settings = local_stack.settings
+    base = f"{settings.connector.connect_url}/connectors/{settings.connector.name}"
+    restart = httpx.post(f"{base}/restart", params={"includeTasks": "true", "onlyFailed": "true"})
+    assert restart.status_code == 202
+    assert restart.json()["connector"]["state"] in ("RUNNING", "RESTARTING")
+    offsets = Adapters(settings).connector_backend.offsets()
+    assert offsets and "lsn" in offsets[0]["offset"]
+    # the offsets it has, sent back: refused while the connector runs
+    running = httpx.patch(f"{base}/offsets", json={"offsets": offsets})
+    assert running.status_code == 400
+    assert "must be in the STOPPED state" in running.json()["message"]
+    assert Adapters(settings).connector_backend.status().healthy
+
+
+def test_a_changed_password_reaches_the_connector(
+    cdc_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connector's configuration is applied from the settings on every `up`."""
+    monkeypatch.setenv("CDC_OPS_DATABASE__PASSWORD", "rotated-secret")
+    settings = load_settings()
+    results = Stack(settings).up(["postgres", "connect"])  # postgres takes the new password
+    assert [r.action for r in results] == ["already running", "already running"]
+    backend = Adapters(settings).connector_backend
+    config = httpx.get(
+        f"{settings.connector.connect_url}/connectors/{settings.connector.name}/config"
+    )
+    assert config.json()["database.password"] == "rotated-secret"
+    assert backend.status().healthy

@@ -59,6 +59,12 @@ def heartbeat_query(table: str) -> str:
     )
 
 
+def heartbeat_topic(settings: Settings) -> str:
+    """Where Debezium sends its heartbeat records (topic.heartbeat.prefix + topic.prefix); the
+    broker creates no topic on its own, so whoever runs the broker creates this one."""
+    return f"__debezium-heartbeat.{settings.names.project}"
+
+
 def _common(settings: Settings) -> dict[str, str]:
     db, names, c = settings.database, settings.names, settings.connector
     password = database_password(settings) or ""

@@ -2,8 +2,8 @@
 after its filter), a phase, and the backend protocol every runner implements.
 
 The runners: Confluent Cloud's statements API (flink/confluent_cloud.py and its deploy plan in
-flink/cloud_deploy.py), the open-source SQL Gateway (flink/sql_gateway.py) and, locally, the
-stack's PyFlink jobs (tools/stack/flink_statements.py).
+flink/cloud_deploy.py) and the open-source SQL Gateway with its session cluster
+(flink/sql_gateway.py; the local stack's Flink, or a self-managed one on AWS).
 """
 
 from __future__ import annotations

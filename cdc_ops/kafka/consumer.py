@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer
 
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config
 from cdc_ops.settings import ConsumerSpec, Settings
@@ -139,26 +139,6 @@ class ConsumerRunner:
     def stop(self, *_: Any) -> None:
         self._stop.set()
 
-    def _attach(self) -> None:
-        topic = self.spec.topic
-        if self.settings.consumers.assignment == "subscribe":
-            self._consumer.subscribe([topic])
-            return
-        # Manual assignment at the group's committed offsets: no group join (tansu 0.6.0 takes
-        # ~23 s to join a group), still one committed position per group. One instance per group.
-        partitions = TopicAdmin(self.settings).existing().get(topic, 0)
-        committed = self._consumer.committed(
-            [TopicPartition(topic, p) for p in range(partitions)], timeout=10
-        )
-        self._consumer.assign(
-            [
-                TopicPartition(
-                    topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-                )
-                for tp in committed
-            ]
-        )
-
     def _dead_letter(self, message: Any, reason: str) -> None:
         source = f"{message.topic()}/{message.partition()}/{message.offset()}"
         headers = [
@@ -176,7 +156,8 @@ class ConsumerRunner:
 
     def run(self, max_messages: int | None = None) -> RunStats:
         TopicAdmin(self.settings).ensure([TopicSpec(self.spec.dead_letter_topic, 1)])
-        self._attach()
+        # group management: several instances of a consumer share its partitions
+        self._consumer.subscribe([self.spec.topic])
         try:
             while not self._stop.is_set():
                 batch = self._consumer.consume(num_messages=200, timeout=0.5)

@@ -155,7 +155,8 @@ def test_materializing_the_connector_applies_config_and_its_check_passes(
         metadata = result.asset_materializations_for_node("cdc_connector")[0].metadata
         # the stack wrote the same rendered configuration when it started the connector
         assert metadata["result"].value == "unchanged"
-        assert (metadata["backend"].value, metadata["variant"].value) == ("embedded", "debezium")
+        backend, variant = metadata["backend"].value, metadata["variant"].value
+        assert (backend, variant) == ("kafka_connect", "debezium")
         assert metadata["state"].value == "RUNNING"
         assert metadata["config"].value["database.password"] == "***"
         (check,) = result.get_asset_check_evaluations()

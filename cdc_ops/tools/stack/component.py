@@ -24,17 +24,33 @@ class Component(ABC):
         self.host = settings.local.host
         self.state_dir = settings.state_dir
 
-    @property
-    def port(self) -> int | None:
-        return getattr(self.settings.local.ports, self.name, None)
+    # the LocalPorts fields it listens on, its main one first; default: the one named after it
+    port_fields: tuple[str, ...] | None = None
 
     @property
-    def port_setting(self) -> str:
-        return f"local.ports.{self.name} (env CDC_OPS_LOCAL__PORTS__{self.name.upper()})"
+    def ports(self) -> dict[str, int]:
+        """Setting name -> port, for every port the component listens on."""
+        ports = self.settings.local.ports
+        fields = self.port_fields
+        if fields is None:
+            fields = (self.name,) if self.name in type(ports).model_fields else ()
+        return {f: getattr(ports, f) for f in fields}
+
+    @property
+    def port(self) -> int | None:
+        return next(iter(self.ports.values()), None)
+
+    @staticmethod
+    def port_setting(field: str) -> str:
+        return f"local.ports.{field} (env CDC_OPS_LOCAL__PORTS__{field.upper()})"
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}" if self.port else "(no port)"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     @property
     def home(self) -> Path:

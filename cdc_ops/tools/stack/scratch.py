@@ -30,13 +30,11 @@ def scratch_state_dir(prefix: str) -> Path:
 
 
 def scratch_env(state_dir: Path) -> dict[str, str]:
-    """CDC_OPS_* variables for a local stack in state_dir on free ports."""
-    pg, bouncer, kafka, moto = free_ports(4)
-    return {
-        "CDC_OPS_ENV": "local",
-        "CDC_OPS_LOCAL__STATE_DIR": str(state_dir),
-        "CDC_OPS_LOCAL__PORTS__POSTGRES": str(pg),
-        "CDC_OPS_LOCAL__PORTS__PGBOUNCER": str(bouncer),
-        "CDC_OPS_LOCAL__PORTS__KAFKA": str(kafka),
-        "CDC_OPS_LOCAL__PORTS__MOTO": str(moto),
-    }
+    """CDC_OPS_* variables for a local stack in state_dir, every port a free one."""
+    from cdc_ops.settings import LocalPorts
+
+    fields = list(LocalPorts.model_fields)
+    env = {"CDC_OPS_ENV": "local", "CDC_OPS_LOCAL__STATE_DIR": str(state_dir)}
+    for field, port in zip(fields, free_ports(len(fields)), strict=True):
+        env[f"CDC_OPS_LOCAL__PORTS__{field.upper()}"] = str(port)
+    return env

@@ -12,7 +12,8 @@ from enum import StrEnum
 from cdc_ops.errors import PortInUseError, UsageError
 from cdc_ops.settings import Settings
 from cdc_ops.tools.stack.component import Component
-from cdc_ops.tools.stack.connector import ConnectorComponent
+from cdc_ops.tools.stack.connect import ConnectComponent
+from cdc_ops.tools.stack.flink import FlinkJobManager, FlinkTaskManager, SqlGateway
 from cdc_ops.tools.stack.kafka import KafkaComponent
 from cdc_ops.tools.stack.moto import MotoComponent
 from cdc_ops.tools.stack.pgbouncer import PgBouncerComponent
@@ -31,8 +32,12 @@ COMPONENTS: tuple[type[Component], ...] = (
     PgBouncerComponent,
     KafkaComponent,
     MotoComponent,
-    # last: it needs the database, the broker and its topics
-    ConnectorComponent,
+    # it needs the database, the broker and its topics
+    ConnectComponent,
+    FlinkJobManager,
+    FlinkTaskManager,
+    # last: it deploys again the statements a restarted JobManager forgot
+    SqlGateway,
 )
 COMPONENT_NAMES = tuple(c.name for c in COMPONENTS)
 
@@ -117,11 +122,12 @@ class Stack:
 
     @staticmethod
     def _check_port(component: Component) -> None:
-        if component.port is not None and port_in_use(component.host, component.port):
-            raise PortInUseError(
-                f"{component.name}: port {component.port} on {component.host} is in use by a"
-                f" process this stack did not start; free it or set {component.port_setting}"
-            )
+        for field, port in component.ports.items():
+            if port_in_use(component.host, port):
+                raise PortInUseError(
+                    f"{component.name}: port {port} on {component.host} is in use by a process"
+                    f" this stack did not start; free it or set {component.port_setting(field)}"
+                )
 
     def _up_one(self, component: Component, say: Progress) -> UpResult:
         began = time.monotonic()
@@ -175,13 +181,6 @@ class Stack:
         say = progress or (lambda _msg: None)
         stopped = []
         with self._locked():
-            if not names:
-                # the filter statements' Flink jobs are processes of the stack too
-                from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
-
-                for name in LocalFlinkStatements(self.settings).stop_all():
-                    stopped.append(f"flink:{name}")
-                    say(f"flink statement {name}: stopped")
             for component in reversed(self.select(names)):
                 record = self.record(component)
                 if record is None:
@@ -199,8 +198,8 @@ class Stack:
         for component in self.select(names):
             record = self.record(component)
             if record is None:
-                held = component.port is not None and port_in_use(component.host, component.port)
-                detail = f"port {component.port} is held by another process" if held else ""
+                held = [p for p in component.ports.values() if port_in_use(component.host, p)]
+                detail = f"port {held[0]} is held by another process" if held else ""
                 rows.append(StatusRow(component.name, component.address, State.STOPPED, detail))
             elif not is_alive(record):
                 rows.append(
@@ -218,21 +217,4 @@ class Stack:
                 except Exception as exc:  # noqa: BLE001 - any failure to answer is the finding
                     state, detail = State.NOT_ANSWERING, f"{type(exc).__name__}: {exc}".strip()
                 rows.append(StatusRow(component.name, component.address, state, detail, record.pid))
-        if not names:
-            rows.extend(self._flink_rows())
-        return rows
-
-    def _flink_rows(self) -> list[StatusRow]:
-        from cdc_ops.tools.stack.flink_statements import LocalFlinkStatements
-
-        flink = LocalFlinkStatements(self.settings)
-        rows = []
-        for name in flink.names():
-            s = flink.status(name)
-            state = (
-                State.RUNNING
-                if s.phase == "RUNNING"
-                else (State.DEAD if s.phase == "FAILED" else State.NOT_ANSWERING)
-            )
-            rows.append(StatusRow(f"flink:{name}", "(no port)", state, f"{s.phase}: {s.detail}"))
         return rows

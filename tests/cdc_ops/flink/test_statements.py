@@ -9,7 +9,14 @@ import pytest
 import respx
 
 from cdc_ops.flink.confluent_cloud import ConfluentCloudStatements
-from cdc_ops.flink.sql_gateway import SqlGatewayStatements
+from cdc_ops.flink.sql_gateway import (
+    SQL_PARAM,
+    STATEMENT_PARAM,
+    SqlGatewayStatements,
+    decode_sql,
+    encode_sql,
+    phase_of,
+)
 from cdc_ops.flink.statements import ABSENT, StatementError
 
 CC = "https://flink.us-east-1.aws.confluent.test"
@@ -96,60 +103,186 @@ def test_stop_puts_the_statement_back_with_stopped_and_its_resource_version() ->
 
 
 GW = "http://gateway.test:8083"
+JM = "http://jobmanager.test:8081"
 
 
-@respx.mock
-def test_sql_gateway_session_statement_operation_result() -> None:
+def _gateway_session(session: str = "sess-1") -> None:
     respx.post(f"{GW}/v1/sessions").mock(
-        return_value=httpx.Response(200, json={"sessionHandle": "sess-1"})
+        return_value=httpx.Response(200, json={"sessionHandle": session})
     )
-    submitted = respx.post(f"{GW}/v1/sessions/sess-1/statements").mock(
-        side_effect=[httpx.Response(200, json={"operationHandle": f"op-{i}"}) for i in range(3)]
+    respx.delete(f"{GW}/v1/sessions/{session}").mock(
+        return_value=httpx.Response(200, json={"status": "CLOSED"})
     )
-    for i in range(3):
-        respx.get(f"{GW}/v1/sessions/sess-1/operations/op-{i}/status").mock(
+
+
+def _operations(session: str, results: list[dict]) -> respx.Route:
+    """Each submitted statement gets an operation that is RUNNING once, then FINISHED with the
+    next result page (as the gateway answered for DDL, SET, EXPLAIN and INSERT)."""
+    submitted = respx.post(f"{GW}/v3/sessions/{session}/statements").mock(
+        side_effect=[
+            httpx.Response(200, json={"operationHandle": f"op-{i}"}) for i in range(len(results))
+        ]
+    )
+    for i, page in enumerate(results):
+        respx.get(f"{GW}/v3/sessions/{session}/operations/op-{i}/status").mock(
             side_effect=[
                 httpx.Response(200, json={"status": "RUNNING"}),
                 httpx.Response(200, json={"status": "FINISHED"}),
             ]
         )
-        rows = [{"kind": "INSERT", "fields": ["3f1c0aa0job"]}] if i == 2 else []
-        respx.get(f"{GW}/v1/sessions/sess-1/operations/op-{i}/result/0").mock(
-            return_value=httpx.Response(
-                200, json={"resultType": "PAYLOAD", "results": {"data": rows}}
-            )
+        respx.get(f"{GW}/v3/sessions/{session}/operations/op-{i}/result/0").mock(
+            return_value=httpx.Response(200, json=page)
         )
-    gateway = SqlGatewayStatements(GW, sleep=lambda _s: None)
-    job = gateway.create(
-        "cdc-filter-x", ["CREATE TABLE IF NOT EXISTS `a` (...)"], "INSERT INTO `a` SELECT 1"
-    )
-    assert job == "3f1c0aa0job"
-    statements = [json.loads(c.request.content)["statement"] for c in submitted.calls]
-    assert statements[1] == "SET 'pipeline.name' = 'cdc-filter-x'"
+    return submitted
+
+
+OK_PAGE = {
+    "resultType": "PAYLOAD",
+    "isQueryResult": False,
+    "resultKind": "SUCCESS",
+    "results": {"rowFormat": "JSON", "data": [{"kind": "INSERT", "fields": ["OK"]}]},
+}
+
+
+def _job(jid: str, name: str, state: str, running: int = 1, total: int = 1, start: int = 1):
+    return {
+        "jid": jid,
+        "name": name,
+        "state": state,
+        "start-time": start,
+        "tasks": {"total": total, "running": running},
+    }
 
 
 @respx.mock
-def test_sql_gateway_error_is_reported() -> None:
-    respx.post(f"{GW}/v1/sessions").mock(
-        return_value=httpx.Response(200, json={"sessionHandle": "s"})
+def test_deploy_submits_named_marked_sql_and_waits_for_every_task() -> None:
+    _gateway_session()
+    insert_page = {
+        "resultType": "PAYLOAD",
+        "jobID": "3f1c0aa0job",
+        "resultKind": "SUCCESS_WITH_CONTENT",
+        "results": {"data": [{"kind": "INSERT", "fields": ["3f1c0aa0job"]}]},
+    }
+    # validate: DDL + EXPLAIN; deploy: DDL, SET name, SET parameters, INSERT
+    submitted = _operations("sess-1", [OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, insert_page])
+    overview = respx.get(f"{JM}/jobs/overview").mock(
+        side_effect=[
+            httpx.Response(200, json={"jobs": []}),  # no old job
+            httpx.Response(200, json={"jobs": [_job("3f1c0aa0job", "cdc-filter-x", "RUNNING", 0)]}),
+            httpx.Response(200, json={"jobs": [_job("3f1c0aa0job", "cdc-filter-x", "RUNNING")]}),
+            httpx.Response(200, json={"jobs": [_job("3f1c0aa0job", "cdc-filter-x", "RUNNING")]}),
+        ]
     )
-    respx.post(f"{GW}/v1/sessions/s/statements").mock(
-        return_value=httpx.Response(200, json={"operationHandle": "o"})
-    )
-    respx.get(f"{GW}/v1/sessions/s/operations/o/status").mock(
-        return_value=httpx.Response(200, json={"status": "ERROR"})
-    )
-    respx.get(f"{GW}/v1/sessions/s/operations/o/result/0").mock(
+    ddl, insert = ["CREATE TABLE IF NOT EXISTS `a` (x INT)"], "INSERT INTO `a` SELECT 1;"
+    respx.get(f"{JM}/jobs/3f1c0aa0job/config").mock(
         return_value=httpx.Response(
-            500, json={"errors": ["Column 'colour' not found in any table"]}
+            200,
+            json={
+                "jid": "3f1c0aa0job",
+                "execution-config": {
+                    "user-config": {
+                        STATEMENT_PARAM: "cdc-filter-x",
+                        SQL_PARAM: encode_sql(ddl, insert),
+                    }
+                },
+            },
         )
     )
-    with pytest.raises(Exception, match="colour"):
-        SqlGatewayStatements(GW, sleep=lambda _s: None).execute("INSERT ...")
+    gateway = SqlGatewayStatements(GW, JM, sleep=lambda _s: None)
+    state = gateway.deploy("cdc-filter-x", ddl, insert)
+    assert (state.phase, state.sql) == ("RUNNING", insert)
+    assert "1/1 task(s) running" in state.detail
+    sent = [json.loads(c.request.content)["statement"] for c in submitted.calls]
+    assert sent[1] == "EXPLAIN INSERT INTO `a` SELECT 1"
+    assert sent[3] == "SET 'pipeline.name' = 'cdc-filter-x'"
+    assert sent[4].startswith(
+        "SET 'pipeline.global-job-parameters' = 'cdc-ops.statement:cdc-filter-x,"
+    )
+    assert sent[5] == "INSERT INTO `a` SELECT 1"
+    assert overview.call_count == 4
+
+
+@respx.mock
+def test_the_gateway_error_is_flinks_innermost_cause() -> None:
+    _gateway_session("s")
+    respx.post(f"{GW}/v3/sessions/s/statements").mock(
+        return_value=httpx.Response(200, json={"operationHandle": "o"})
+    )
+    respx.get(f"{GW}/v3/sessions/s/operations/o/status").mock(
+        return_value=httpx.Response(200, json={"status": "ERROR"})
+    )
+    # the gateway's answer to the result fetch of a failed operation: 500 with the stack trace
+    failed = respx.get(f"{GW}/v3/sessions/s/operations/o/result/0").mock(
+        return_value=httpx.Response(
+            500,
+            json={
+                "errors": [
+                    "Internal server error.",
+                    "<Exception on server side:\norg.apache.flink.table.gateway.api.utils."
+                    "SqlGatewayException: Failed to fetchResults.\n\tat org.apache.flink..."
+                    "\nCaused by: org.apache.flink.table.api.ValidationException: SQL validation"
+                    " failed. From line 1, column 8\nCaused by: org.apache.calcite.sql.validate."
+                    "SqlValidatorException: Column 'colour' not found in any table\n\tat ...",
+                ]
+            },
+        )
+    )
+    gateway = SqlGatewayStatements(GW, JM, sleep=lambda _s: None)
+    error = gateway.validate("x", [], "INSERT INTO t SELECT colour FROM s")
+    assert error == (
+        "org.apache.calcite.sql.validate.SqlValidatorException:"
+        " Column 'colour' not found in any table"
+    )
+    assert failed.call_count == 1  # a failed operation's 500 is not retried
+
+
+@respx.mock
+def test_status_follows_the_newest_live_job_and_ignores_jobs_it_did_not_submit() -> None:
+    respx.get(f"{JM}/jobs/overview").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "jobs": [
+                    _job("old", "cdc-filter-x", "CANCELED", start=1),
+                    _job("new", "cdc-filter-x", "RUNNING", running=0, total=1, start=2),
+                    _job("theirs", "someone-elses", "RUNNING"),
+                ]
+            },
+        )
+    )
+    for jid, params in (
+        ("old", {STATEMENT_PARAM: "cdc-filter-x"}),
+        ("new", {STATEMENT_PARAM: "cdc-filter-x", SQL_PARAM: encode_sql([], "INSERT 2")}),
+        ("theirs", {}),
+    ):
+        respx.get(f"{JM}/jobs/{jid}/config").mock(
+            return_value=httpx.Response(200, json={"execution-config": {"user-config": params}})
+        )
+    gateway = SqlGatewayStatements(GW, JM, sleep=lambda _s: None)
+    state = gateway.status("cdc-filter-x")
+    # RUNNING at job level, but its task has no slot yet
+    assert (state.phase, state.sql) == ("PENDING", "INSERT 2")
+    assert gateway.names() == ["cdc-filter-x"]
+    assert gateway.status("someone-elses").phase == "ABSENT"
+
+
+def test_phases_of_jobmanager_states() -> None:
+    assert phase_of(_job("j", "n", "RUNNING", 2, 2))[0] == "RUNNING"
+    assert phase_of(_job("j", "n", "RUNNING", 1, 2))[0] == "PENDING"
+    assert phase_of(_job("j", "n", "RESTARTING"))[0] == "FAILING"
+    assert phase_of(_job("j", "n", "FAILED"))[0] == "FAILED"
+    assert phase_of(_job("j", "n", "CANCELED"))[0] == "STOPPED"
+
+
+def test_sql_travels_as_a_job_parameter_without_the_maps_separators() -> None:
+    ddl, insert = ["CREATE TABLE `a,b` (x INT)"], "INSERT INTO `a:b` SELECT 'x,y:z'"
+    value = encode_sql(ddl, insert)
+    assert not set(value) & set(":,'= ")
+    assert decode_sql(value) == {"ddl": ddl, "insert": insert}
 
 
 def test_regex_literals_are_found_inside_nested_calls() -> None:
-    from cdc_ops.tools.stack.flink_statements import regex_literals
+    from cdc_ops.flink.sql_gateway import regex_literals
 
     sql = (
         "WHERE (REGEXP(JSON_VALUE(`event_data`, '$.a'), '^Lo''an[0-9]+$') AND "

@@ -1,9 +1,5 @@
-"""The consumer runner and group lag on the real local broker.
-
-The lag figures rely on exact end offsets: tansu 0.6.0 reports a partition's end offset as the
-last batch's base offset + 1 (DESIGN.md), so this test's producer sends one message per batch
-(batch.num.messages=1). With batching producers the local lag reads low.
-"""
+"""The consumer runner and group lag on the real local broker: the runner joins its group by
+subscribe(), producers batch as they do by default, and the lag is exact."""
 
 from __future__ import annotations
 
@@ -27,7 +23,7 @@ def test_process_dead_letter_commit_and_lag(local_stack: Stack) -> None:
     tag = uuid.uuid4().hex[:6]
     spec = ConsumerSpec(name="test", topic=f"test-consume-{tag}", group=f"test-group-{tag}")
     TopicAdmin(settings).ensure([TopicSpec(spec.topic, 2)])
-    producer = Producer({**client_config(settings), "batch.num.messages": 1, "linger.ms": 0})
+    producer = Producer(client_config(settings))
     good = [f"{tag}-{i}" for i in range(5)]
     for i, uid in enumerate(good):
         producer.produce(spec.topic, value=record(id=uid), partition=i % 2)
@@ -49,9 +45,7 @@ def test_process_dead_letter_commit_and_lag(local_stack: Stack) -> None:
     assert sorted(handled) == sorted((uid, "l1") for uid in good)
     lag = group_lag(settings, spec)
     assert lag.total == 0
-    # The runner's dead-letter producer batches as any producer should, so tansu may report the
-    # two letters as one (end offset = last batch's base + 1). Counted exactly below by reading.
-    assert 1 <= lag.dead_letters <= 2
+    assert lag.dead_letters == 2
     assert {p.partition: p.committed for p in lag.partitions} == {0: 4, 1: 3}
 
     dlq = Consumer({**client_config(settings), "group.id": f"r-{tag}", "enable.auto.commit": False})

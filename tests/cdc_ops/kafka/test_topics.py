@@ -1,4 +1,4 @@
-"""Topics on the real local broker (tansu)."""
+"""Topics on the real local broker (Apache Kafka, one KRaft node)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ def test_end_offsets_follow_what_is_produced(local_stack: Stack) -> None:
     topic = "cdc-ops-test-offsets"
     admin = TopicAdmin(settings)
     assert admin.ensure([TopicSpec(topic, 2)]) == [topic]
-    # batch.num.messages=1: tansu 0.6.0 reports the high watermark as the last batch's base
-    # offset + 1, so batched sends would under-report (DESIGN.md). One message per batch here.
-    producer = Producer({**client_config(settings), "batch.num.messages": 1, "linger.ms": 0})
-    for i in range(10):
+    # the producer's default batching, and a linger long enough that batches hold many messages:
+    # the end offsets are exactly the messages produced
+    producer = Producer({**client_config(settings), "linger.ms": 50})
+    for i in range(1000):
         producer.produce(topic, value=f"m{i}".encode(), partition=i % 2)
     assert producer.flush(10) == 0
     (state,) = admin.describe([topic])
-    assert (state.exists, state.partitions, state.end_offsets) == (True, 2, {0: 5, 1: 5})
+    assert (state.exists, state.partitions, state.end_offsets) == (True, 2, {0: 500, 1: 500})
     assert admin.describe(["no-such-topic"])[0].exists is False
 
 
