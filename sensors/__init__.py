@@ -8,6 +8,7 @@ from cdc_ops.settings import Settings
 from sensors.cluster_availability import build_cluster_availability_sensor
 from sensors.connector_health import build_connector_health_sensor
 from sensors.freshness import CHECK, build_freshness_sensor
+from sensors.kafka_data_loss import build_kafka_data_loss_sensor
 from sensors.proxy_saturation import build_proxy_saturation_sensor
 from sensors.run_failure import run_failure_alerts
 from sensors.slot_lag import build_slot_lag_sensor
@@ -21,6 +22,7 @@ def build_defs(settings: Settings, freshness_checks: list[AssetChecksDefinition]
             build_proxy_saturation_sensor(settings),
             build_slot_lag_sensor(settings),
             build_connector_health_sensor(settings),
+            build_kafka_data_loss_sensor(settings),
             run_failure_alerts,
             cluster_uptime_refresh,
             build_freshness_sensor(freshness_windows(freshness_checks)),

@@ -25,6 +25,7 @@ def test_every_alert_sensor_runs_by_default() -> None:
         "cluster_availability",
         "slot_lag",
         "connector_health",
+        "kafka_data_loss",
         "proxy_saturation",
         "run_failure_alerts",
         "freshness_checks",
