@@ -4,6 +4,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# the terraform binary and AWS provider that scripts/setup-terraform.sh found or built
+cache="${CDC_OPS_LOCAL__CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-ops}"
+if [ -f "$cache/terraform/terraform.env" ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . "$cache/terraform/terraform.env"
+  set +a
+fi
+
 .venv/bin/ruff check . || exit 1
 .venv/bin/ruff format --check . || exit 1
 .venv/bin/pytest "$@"

@@ -49,14 +49,19 @@ ISSUE_MODULES = {
 }
 META_ARGUMENTS = {"source", "version", "count", "for_each", "depends_on", "providers"}
 ENVIRONMENTS = ("dev", "test", "prod")
-TERRAFORM_BIN = shutil.which("terraform")
+# scripts/setup-terraform.sh finds or builds both and names them in TERRAFORM_BIN and
+# TERRAFORM_PLUGIN_DIR (scripts/test.sh exports them); without those, PATH and the machine image's.
+TERRAFORM_BIN = shutil.which(os.environ.get("TERRAFORM_BIN") or "terraform")
 needs_terraform = pytest.mark.skipif(
     TERRAFORM_BIN is None, reason="no terraform binary on this machine"
 )
 # The AWS provider cannot be downloaded here; this machine image carries one (5.100.0).
-PLUGIN_DIR = Path(os.environ.get("TERRAFORM_PLUGIN_DIR", "/opt/tf-plugins"))
+PLUGIN_DIR = Path(os.environ.get("TERRAFORM_PLUGIN_DIR") or "/opt/tf-plugins")
+AWS_PROVIDER = next(
+    PLUGIN_DIR.glob("registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws_*"), None
+)
 needs_provider = pytest.mark.skipif(
-    TERRAFORM_BIN is None or not PLUGIN_DIR.is_dir(),
+    TERRAFORM_BIN is None or AWS_PROVIDER is None,
     reason=f"no terraform binary or no AWS provider in {PLUGIN_DIR}",
 )
 

@@ -110,7 +110,8 @@ class KafkaComponent(Component):
     def ready(self) -> bool:
         """The broker answers and serves every partition it holds: straight after a restart it
         lists its topics, leaders included, before it can answer for their offsets."""
-        config = client_config(self.settings)
+        # quiet: librdkafka would log every refused connection while the broker starts
+        config = {**client_config(self.settings), "log_level": 0}
         try:
             metadata = AdminClient(config).list_topics(timeout=2)
         except KafkaException:
