@@ -2,9 +2,10 @@
 
 "before" is the code location at a given commit (default 3e93650, the last one before the
 composition root), checked out as a git worktree; "after" is this tree. Each runs the job once
-with its own executor, as the daemon launches it, on the same real local stack; a sitecustomize
+with its own executor, as the daemon launches it, on the same real local stack (every component:
+PostgreSQL, PgBouncer, Kafka, moto, Kafka Connect, Flink and its SQL Gateway); a sitecustomize
 probe counts every Settings model built (env + YAML read) in every process of the run, the code
-location's import included.
+location's import included. The before tree gets only the port variables its settings know.
 
     .venv/bin/python bench/settings_reads.py [--before COMMIT]
 """
@@ -23,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from observe_pipeline import tree_env  # noqa: E402 - bench/, beside this file
+
 from cdc_ops.settings import load_settings  # noqa: E402
 from cdc_ops.tools.stack import Stack  # noqa: E402
 from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
@@ -36,7 +39,7 @@ def reads_per_run(tree: Path) -> dict:
         home = tempfile.mkdtemp(prefix="cdc-ops-bench-home-")
         Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         env = {
-            **os.environ,
+            **tree_env(tree, dict(os.environ)),
             "PYTHONPATH": f"{PROBE}:{tree}",
             "BENCH_SETTINGS_READS": reads.name,
             "DAGSTER_HOME": home,
@@ -49,6 +52,7 @@ def reads_per_run(tree: Path) -> dict:
             text=True,
             timeout=600,
         )
+        shutil.rmtree(home, ignore_errors=True)
         assert out.returncode == 0, out.stderr[-3000:]
         lines = [json.loads(line) for line in Path(reads.name).read_text().splitlines()]
     return {"reads": sum(x["reads"] for x in lines), "processes": len(lines)}
@@ -66,12 +70,13 @@ def main() -> None:
     git = ["git", "-C", str(ROOT), "worktree"]
     subprocess.run([*git, "add", "--detach", str(before_tree), args.before], check=True)
     try:
-        stack.up(["postgres", "pgbouncer", "kafka", "moto", "connector"])
+        stack.up()  # every component, so each reader of the run finds what it reads
         before = reads_per_run(before_tree)
         after = reads_per_run(ROOT)
     finally:
         stack.down()
         subprocess.run([*git, "remove", "--force", str(before_tree)], check=False)
+        shutil.rmtree(before_tree.parent, ignore_errors=True)
         shutil.rmtree(state_dir, ignore_errors=True)
 
     result = {
