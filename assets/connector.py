@@ -60,8 +60,9 @@ def connector_events(status: ConnectorStatus, at: datetime, **extra: Any) -> lis
             CDC_CONNECTOR,
             deps=[REPLICATION_SLOT],
             group_name="cdc",
-            description="The Debezium PostgreSQL connector (Kafka Connect, Confluent Cloud, or "
-            "the local embedded engine): materialize to apply its configuration, idempotently.",
+            description="The Debezium PostgreSQL connector on Kafka Connect (the local stack's "
+            "worker or a self-managed one) or Confluent Cloud: materialize to apply its "
+            "configuration, idempotently.",
         )
     ],
     check_specs=[connector_check_spec],

@@ -79,7 +79,7 @@ def _default_cache_dir() -> Path:
 
 
 class LocalStack(_Section):
-    """The embedded stack that stands in for AWS and Confluent on this machine."""
+    """The local stack that stands in for AWS and Confluent on this machine."""
 
     state_dir: Path = Path(".cdc-ops")
     host: str = "127.0.0.1"

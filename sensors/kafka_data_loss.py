@@ -1,6 +1,7 @@
 """Alert (critical) when the broker holds less than it did: end offsets going backwards, a topic
-or partition gone, a consumer group's committed offsets gone. The affected topic's check fails
-with what was lost, so the Lineage shows it red as well."""
+or partition gone, a consumer group's committed offsets gone. The affected topic gets an
+observation saying what was lost (`data_loss`). Its `topic_exists` check is left to the pipeline
+observation: a lost message is an event that pages, the topic itself exists and works again."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from typing import Any
 from confluent_kafka import KafkaException
 from dagster import AssetObservation
 
-from assets.health import check_evaluation
-from assets.keys import TOPIC_CHECK, topic_key
+from assets.keys import topic_key
 from assets.topics import topic_metadata
 from cdc_ops.adapters import Adapters
-from cdc_ops.health.verdicts import Health
 from cdc_ops.kafka.data_loss import Offsets, loss_alerts, losses, remember
 from cdc_ops.kafka.groups import group_lag
 from cdc_ops.settings import Settings
@@ -41,8 +40,6 @@ def kafka_data_loss_verdict(adapters: Adapters, memory: dict[str, Any], now: dat
         events.append(
             AssetObservation(asset_key=topic_key(topic), metadata={**metadata, "data_loss": says})
         )
-        health = Health("topic", topic, "data lost", False, says)
-        events.append(check_evaluation(topic_key(topic), TOPIC_CHECK, health))
     summary = f"{len(found)} loss(es) on the broker" if found else "nothing lost on the broker"
     return Verdict(
         loss_alerts(found, settings.alerts.runbook_base_url),

@@ -291,3 +291,28 @@ def test_a_regex_java_cannot_compile_is_refused_before_deploying(local_stack: St
     assert error == (
         "invalid regular expression '(?P<kind>Loan).*': java.util.regex cannot compile it"
     )
+
+
+def test_a_restarted_flink_runs_its_statements_again_and_loses_nothing(
+    local_stack: Stack, deployed
+) -> None:
+    """The JobManager forgets its jobs when it stops (no HA): `up` deploys them again from the
+    record, at their groups' committed offsets, so what came meanwhile is routed too."""
+    settings = deployed
+    backend = Adapters(settings).statement_backend
+    running = {n: backend.status(n).sql for n in backend.names()}
+    assert len(running) == 4
+    flink = ["flink", "flink-taskmanager", "sql-gateway"]
+    assert local_stack.down(flink) == list(reversed(flink))
+    tag = uuid.uuid4().hex[:8]
+    ids = post_mixed_events(local_stack, tag)  # while no Flink runs
+    results = local_stack.up(flink)
+    assert [r.action for r in results] == ["started"] * 3
+    assert {n: backend.status(n).sql for n in backend.names()} == running
+    assert {backend.status(n).phase for n in running} == {"RUNNING"}
+    expected = {
+        "filtered-loan-created-events": {f"evt-{tag}-0", f"evt-{tag}-5"},
+        "filtered-service-events": {f"evt-{tag}-3", f"evt-{tag}-8"},
+    }
+    seen = read_topics(settings, list(expected), ids, expected=expected, quiet_s=1)
+    assert seen == expected

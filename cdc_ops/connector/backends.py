@@ -1,5 +1,5 @@
-"""Where the connector runs, behind one interface: Kafka Connect REST, Confluent Cloud's Connect
-API, or (locally) the embedded Debezium engine of the stack.
+"""Where the connector runs, behind one interface: Kafka Connect's REST API (the local stack's
+worker, or a self-managed one on AWS) or Confluent Cloud's Connect API.
 
 The REST clients retry what the services document as transient: 409 while a Connect cluster
 rebalances, 429 and 5xx, and connection errors, with exponential back-off and a cap.

@@ -1,5 +1,5 @@
 """`cdc-ops connector status`: the CDC connector's state and tasks, on whichever backend runs it
-(Kafka Connect, Confluent Cloud, or the local embedded worker)."""
+(Kafka Connect, locally the stack's worker, or Confluent Cloud)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The embedded local stack: PostgreSQL, PgBouncer, a Kafka broker and moto, under one directory."""
+"""The local stack: PostgreSQL, PgBouncer, Kafka, moto, Kafka Connect and Flink, under one
+directory."""
 
 from cdc_ops.tools.stack.stack import COMPONENT_NAMES, Stack, State, StatusRow, UpResult
 
