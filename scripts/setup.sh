@@ -51,7 +51,12 @@ jvm_want=$(sha256sum jvm/pom.xml | cut -d' ' -f1)
 if [ "$(cat "$cache/jvm/.stamp" 2>/dev/null)" != "$jvm_want" ]; then
   say "resolving the JVM parts from Maven Central into $cache/jvm (about 60 MB)"
   rm -rf "$cache/jvm.new"
-  mvn -q -B -Dstyle.color=never -f jvm/pom.xml package -Dcdc.jvm.dir="$cache/jvm.new" -Dmaven.repo.local="$cache/m2"
+  # Maven's own output goes to a log, shown only when it fails
+  if ! mvn -q -B -f jvm/pom.xml package -Dcdc.jvm.dir="$cache/jvm.new" \
+    -Dmaven.repo.local="$cache/m2" > "$cache/jvm-resolve.log" 2>&1; then
+    cat "$cache/jvm-resolve.log" >&2
+    exit 1
+  fi
   echo "$jvm_want" > "$cache/jvm.new/.stamp"
   rm -rf "$cache/jvm" && mv "$cache/jvm.new" "$cache/jvm"
 fi
