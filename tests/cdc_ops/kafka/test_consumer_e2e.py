@@ -63,3 +63,56 @@ def test_process_dead_letter_commit_and_lag(local_stack: Stack) -> None:
     ConsumerRunner(settings, spec, on_processed=lambda e: later.append(e.id)).run(max_messages=1)
     assert later == [f"{tag}-late"]
     assert group_lag(settings, spec).total == 0
+
+
+def test_two_instances_of_a_consumer_share_its_partitions_by_subscribe(local_stack: Stack) -> None:
+    """Group management for real: each instance is a member of the group, and the group's
+    partitions are split between them (manual assignment would make no member at all)."""
+    import threading
+    import time
+
+    from confluent_kafka.admin import AdminClient
+
+    settings = local_stack.settings
+    tag = uuid.uuid4().hex[:6]
+    spec = ConsumerSpec(name="shared", topic=f"test-shared-{tag}", group=f"test-shared-{tag}")
+    TopicAdmin(settings).ensure([TopicSpec(spec.topic, 4)])
+    seen: list[list[str]] = [[], []]
+    runners = [
+        ConsumerRunner(settings, spec, on_processed=lambda e, i=i: seen[i].append(e.id))
+        for i in range(2)
+    ]
+    threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
+    for t in threads:
+        t.start()
+    admin = AdminClient(client_config(settings))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            (future,) = admin.describe_consumer_groups([spec.group]).values()
+            group = future.result()
+            owned = [
+                sorted(tp.partition for tp in m.assignment.topic_partitions) for m in group.members
+            ]
+            if len(owned) == 2 and all(owned) and sorted(sum(owned, [])) == [0, 1, 2, 3]:
+                break
+            assert time.monotonic() < deadline, f"group never split: {group.state} {owned}"
+            time.sleep(0.5)
+        producer = Producer(client_config(settings))
+        ids = [f"{tag}-{i}" for i in range(40)]
+        for i, uid in enumerate(ids):
+            producer.produce(spec.topic, value=record(id=uid), partition=i % 4)
+        assert producer.flush(10) == 0
+        deadline = time.monotonic() + 30
+        while len(seen[0]) + len(seen[1]) < len(ids):
+            assert time.monotonic() < deadline, (len(seen[0]), len(seen[1]))
+            time.sleep(0.2)
+        # each event once, and both instances did some of the work
+        assert sorted(seen[0] + seen[1]) == sorted(ids)
+        assert seen[0] and seen[1]
+    finally:
+        for r in runners:
+            r.stop()
+        for t in threads:
+            t.join(30)
+    assert group_lag(settings, spec).total == 0
