@@ -21,12 +21,23 @@ from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The developer's CDC_OPS_* variables, taken out before collection: test modules that read
+# settings at import time must see the defaults too. Put back when the session ends.
+_DEVELOPER_ENV: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for key in [k for k in os.environ if k.startswith("CDC_OPS_")]:
+        _DEVELOPER_ENV[key] = os.environ.pop(key)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_settings_env() -> Iterator[None]:
     """No CDC_OPS_* variable or cdc-ops.yaml of the developer's leaks into the tests."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("CDC_OPS_")}
     for key in saved:
         del os.environ[key]
+    saved |= _DEVELOPER_ENV
     cwd = os.getcwd()
     os.chdir(ROOT)
     if (ROOT / "cdc-ops.yaml").exists():
