@@ -11,6 +11,7 @@ import base64
 import importlib
 import json
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -31,9 +32,16 @@ GATEWAY_MAX_BODY = 10 * 1024 * 1024
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 
+# Powertools' resolver keeps the request being handled on a class attribute
+# (BaseRouter.current_event), shared by every resolver of the process: two requests handled at
+# once in one process read each other's body (seen: an event posted twice, another never). Lambda
+# runs one request per process, so here one request at a time is resolved per process.
+_RESOLVING = threading.Lock()
+
+
 class LambdaContainers:
-    """N warm containers of one function: each serves one request at a time, as in Lambda
-    (the handler, like Powertools' resolver, is not meant to serve two requests at once)."""
+    """N warm containers of one function (each its own pool and clients), resolving one request
+    at a time in this process, as Lambda resolves one per container process."""
 
     def __init__(self, create: Callable[[], Any], count: int) -> None:
         self._idle: queue.Queue[Any] = queue.Queue()
@@ -43,7 +51,8 @@ class LambdaContainers:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         container = self._idle.get()
         try:
-            return container.handler(event, context)
+            with _RESOLVING:
+                return container.handler(event, context)
         finally:
             self._idle.put(container)
 
