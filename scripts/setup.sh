@@ -49,7 +49,7 @@ mkdir -p "$cache"
 # only once Maven succeeded; the stamp is the pom's hash, so an unchanged pom resolves nothing.
 jvm_want=$(sha256sum jvm/pom.xml | cut -d' ' -f1)
 if [ "$(cat "$cache/jvm/.stamp" 2>/dev/null)" != "$jvm_want" ]; then
-  say "resolving the JVM parts from Maven Central into $cache/jvm (about 60 MB)"
+  say "resolving the JVM parts from Maven Central into $cache/jvm (about 70 MB)"
   rm -rf "$cache/jvm.new"
   # Maven's own output goes to a log, shown only when it fails
   if ! mvn -q -B -f jvm/pom.xml package -Dcdc.jvm.dir="$cache/jvm.new" \

@@ -25,7 +25,7 @@ def kafka_data_loss_verdict(adapters: Adapters, memory: dict[str, Any], now: dat
     admin = adapters.topic_admin(timeout_s=5)
     try:
         have = admin.existing()
-        topics = admin.describe(settings.names.topics)
+        topics = admin.describe(settings.names.topics, have)
         groups = [group_lag(settings, spec, have) for spec in settings.consumers.consumers]
     except KafkaException as exc:
         return Verdict([], memory, [], f"the broker could not be read: {exc}", hold=True)

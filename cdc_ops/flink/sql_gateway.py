@@ -219,9 +219,9 @@ class SqlGatewayStatements:
             detail = f"{detail}: {cause}" if cause else detail
         return StatementState(name, phase, detail, sql)
 
-    def validate(self, name: str, ddl: list[str], insert: str) -> str | None:
-        """Flink's planner on the statement, in a session of its own: None, or Flink's error."""
-        session = self.open_session()
+    def _planned(self, session: str, ddl: list[str], insert: str) -> str | None:
+        """The tables created in the session, then Flink's planner on the INSERT: None, or
+        Flink's error."""
         try:
             for statement in ddl:
                 self.execute(session, _strip(statement))
@@ -239,25 +239,31 @@ class SqlGatewayStatements:
             return None
         except StatementError as exc:
             return str(exc)
+
+    def validate(self, name: str, ddl: list[str], insert: str) -> str | None:
+        """Flink's planner on the statement, in a session of its own: None, or Flink's error."""
+        session = self.open_session()
+        try:
+            return self._planned(session, ddl, insert)
         finally:
             self.close_session(session)
 
     def deploy(self, name: str, ddl: list[str], insert: str) -> StatementState:
-        """Start the statement's new job; cancel the old one once every task of the new runs."""
-        error = self.validate(name, ddl, insert)
-        if error:
-            raise StatementError(f"{name}: Flink rejected the statement: {error}")
+        """Start the statement's new job; cancel the old one once every task of the new runs.
+        Validated and submitted in one session: its tables are created once."""
         old = [j["jid"] for j in self._ours(name) if j["state"] not in TERMINAL]
         session = self.open_session()
         try:
-            for statement in ddl:
-                self.execute(session, _strip(statement))
-            self.execute(session, f"SET 'pipeline.name' = '{_quote(name)}'")
-            params = f"{STATEMENT_PARAM}:{name},{SQL_PARAM}:{encode_sql(ddl, insert)}"
-            self.execute(session, f"SET 'pipeline.global-job-parameters' = '{_quote(params)}'")
-            page = self.execute(session, _strip(insert))
-        except StatementError as exc:
-            raise StatementError(f"{name}: the gateway refused the statement: {exc}") from exc
+            error = self._planned(session, ddl, insert)
+            if error:
+                raise StatementError(f"{name}: Flink rejected the statement: {error}")
+            try:
+                self.execute(session, f"SET 'pipeline.name' = '{_quote(name)}'")
+                params = f"{STATEMENT_PARAM}:{name},{SQL_PARAM}:{encode_sql(ddl, insert)}"
+                self.execute(session, f"SET 'pipeline.global-job-parameters' = '{_quote(params)}'")
+                page = self.execute(session, _strip(insert))
+            except StatementError as exc:
+                raise StatementError(f"{name}: the gateway refused the statement: {exc}") from exc
         finally:
             self.close_session(session)
         jid = page.get("jobID") or next(iter(self.rows(page)), [""])[0]

@@ -95,8 +95,9 @@ class TopicAdmin:
                     raise
         return created
 
-    def describe(self, names: list[str]) -> list[TopicState]:
-        have = self.existing()
+    def describe(self, names: list[str], have: dict[str, int] | None = None) -> list[TopicState]:
+        """`have`: the topics and their partition counts, when the caller has listed them."""
+        have = self.existing() if have is None else have
         consumer = Consumer(
             {**self._config, "group.id": "cdc-ops-observer", "enable.auto.commit": False}
         )

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from cdc_ops.connector.backends import KafkaConnectBackend
+from cdc_ops.adapters import Adapters
 from cdc_ops.connector.config import heartbeat_topic, render
 from cdc_ops.errors import StackError
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec
+from cdc_ops.slot.reading import observe_slot
 from cdc_ops.tools.stack.component import Component
 from cdc_ops.tools.stack.jvm import LOG4J2, JvmParts, java_argv
 from cdc_ops.tools.stack.process import wait_until
@@ -89,26 +89,23 @@ class ConnectComponent(Component):
         except httpx.HTTPError:
             return False
 
-    def backend(self) -> KafkaConnectBackend:
-        c = self.settings.connector
-        return KafkaConnectBackend(self.url, c.name, httpx.Client(timeout=c.request_timeout_s))
-
     def after_ready(self) -> None:
         spec = render(self.settings)
         TopicAdmin(self.settings).ensure([TopicSpec(heartbeat_topic(self.settings), 1)])
-        backend = self.backend()
+        # the connector backend the control plane uses, retries included
+        backend = Adapters(self.settings).connector_backend
         backend.apply(spec.config)
 
-        failing_since: list[float] = []
+        failing_since: dict[str, float] = {}  # when FAILED was first read, while it lasts
 
         def streaming() -> bool:
             status = backend.status()
             if status.state != "FAILED" and not status.failed_tasks:
                 failing_since.clear()
-                return status.healthy and self._slot_active()
+                return status.healthy and bool(observe_slot(self.settings).active)
             # a status read straight after a config change may still be the old one's
-            failing_since.append(time.monotonic())
-            if failing_since[-1] - failing_since[0] < FAILED_GRACE_S:
+            began = failing_since.setdefault("at", time.monotonic())
+            if time.monotonic() - began < FAILED_GRACE_S:
                 return False
             trace = status.trace or next((t.trace for t in status.failed_tasks), "") or "?"
             raise StackError(
@@ -121,19 +118,6 @@ class ConnectComponent(Component):
             what=f"connect: connector {self.settings.connector.name}",
             log_path=self.log_path,
         )
-
-    def _slot_active(self) -> bool:
-        from cdc_ops.slot.reading import read_slot
-        from cdc_ops.tools.stack.postgres import PostgresComponent
-
-        pg = PostgresComponent(self.settings)  # the slot lives on the stack's PostgreSQL
-        try:
-            with psycopg.connect(
-                pg.superuser_conninfo(self.settings.database.name), connect_timeout=2
-            ) as conn:
-                return bool(read_slot(conn, self.settings.names.replication_slot).active)
-        except psycopg.OperationalError:
-            return False
 
     def detail(self) -> str:
         version = self._get("/").json().get("version", "?")

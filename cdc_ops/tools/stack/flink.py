@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import yaml
 
-from cdc_ops.flink.sql_gateway import SqlGatewayStatements
 from cdc_ops.flink.statements import ABSENT, StatementBackend, StatementState
 from cdc_ops.settings import Settings
 from cdc_ops.tools.stack.component import Component
@@ -142,7 +141,7 @@ class _FlinkComponent(Component):
 
     @property
     def rest(self) -> str:
-        return f"http://{self.host}:{self.settings.local.ports.flink}"
+        return self.settings.flink.jobmanager_url or ""
 
     def overview(self) -> dict[str, Any]:
         return httpx.get(f"{self.rest}/overview", timeout=2).json()
@@ -200,10 +199,12 @@ class SqlGateway(_FlinkComponent):
             return False
 
     def statements(self) -> RecordedStatements:
-        backend = SqlGatewayStatements(
-            self.url, self.rest, start_timeout_s=self.settings.flink.start_timeout_s
-        )
-        return RecordedStatements(backend, self.layout.record)
+        """The statements backend the control plane uses (composed in cdc_ops.adapters)."""
+        from cdc_ops.adapters import Adapters
+
+        backend = Adapters(self.settings).statement_backend
+        assert isinstance(backend, RecordedStatements), "env=local composes RecordedStatements"
+        return backend
 
     def after_ready(self) -> None:
         from cdc_ops.filters.files import compile_for

@@ -163,8 +163,8 @@ def test_deploy_submits_named_marked_sql_and_waits_for_every_task() -> None:
         "resultKind": "SUCCESS_WITH_CONTENT",
         "results": {"data": [{"kind": "INSERT", "fields": ["3f1c0aa0job"]}]},
     }
-    # validate: DDL + EXPLAIN; deploy: DDL, SET name, SET parameters, INSERT
-    submitted = _operations("sess-1", [OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, insert_page])
+    # one session: DDL, EXPLAIN, SET name, SET parameters, INSERT
+    submitted = _operations("sess-1", [OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, insert_page])
     overview = respx.get(f"{JM}/jobs/overview").mock(
         side_effect=[
             httpx.Response(200, json={"jobs": []}),  # no old job
@@ -193,12 +193,13 @@ def test_deploy_submits_named_marked_sql_and_waits_for_every_task() -> None:
     assert (state.phase, state.sql) == ("RUNNING", insert)
     assert "1/1 task(s) running" in state.detail
     sent = [json.loads(c.request.content)["statement"] for c in submitted.calls]
+    assert sent[0] == "CREATE TABLE IF NOT EXISTS `a` (x INT)"
     assert sent[1] == "EXPLAIN INSERT INTO `a` SELECT 1"
-    assert sent[3] == "SET 'pipeline.name' = 'cdc-filter-x'"
-    assert sent[4].startswith(
+    assert sent[2] == "SET 'pipeline.name' = 'cdc-filter-x'"
+    assert sent[3].startswith(
         "SET 'pipeline.global-job-parameters' = 'cdc-ops.statement:cdc-filter-x,"
     )
-    assert sent[5] == "INSERT INTO `a` SELECT 1"
+    assert sent[4] == "INSERT INTO `a` SELECT 1"
     assert overview.call_count == 4
 
 
