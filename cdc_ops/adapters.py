@@ -123,11 +123,7 @@ class Adapters:
     def connector_backend(self) -> ConnectorBackend:
         import httpx
 
-        from cdc_ops.connector.backends import (
-            ConfluentCloudBackend,
-            ConnectorError,
-            KafkaConnectBackend,
-        )
+        from cdc_ops.connector.backends import ConnectorError, KafkaConnectBackend
 
         c = self.settings.connector
         if c.backend == "kafka_connect":
@@ -146,6 +142,8 @@ class Adapters:
                     "connector.backend=confluent_cloud needs connector.confluent_environment,"
                     " confluent_cluster, confluent_api_key and confluent_api_secret"
                 )
+            from cdc_ops.connector.confluent_cloud import ConfluentCloudBackend
+
             return ConfluentCloudBackend(
                 c.confluent_url,
                 c.confluent_environment,

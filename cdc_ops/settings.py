@@ -62,6 +62,8 @@ class LocalPorts(_Section):
     flink: int = Field(58081, ge=1, le=65535)
     flink_rpc: int = Field(56123, ge=1, le=65535)
     sql_gateway: int = Field(58084, ge=1, le=65535)
+    # the Jolokia JVM agent in the Connect worker: Debezium's JMX metrics over HTTP
+    connect_jolokia: int = Field(58778, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _distinct(self) -> LocalPorts:
@@ -150,6 +152,8 @@ class ResourceNames(_Section):
     replication_slot: str = "business_events_cdc_slot"
     publication: str = "business_events_publication"
     heartbeat_table: str = "cdc_heartbeat"
+    # Debezium's signalling table (incremental snapshots on demand), in the publication
+    signal_table: str = "cdc_signal"
     raw_topic: str = "raw-business-events"
     raw_topic_partitions: int = Field(3, ge=1)
     filtered_topics: list[str] = [
@@ -182,6 +186,9 @@ class Thresholds(_Section):
     borrowed_ratio_warn: float = Field(0.8, gt=0, le=1)
     # any session pinned to a database connection defeats RDS Proxy's multiplexing
     pinned_sessions_warn: int = Field(1, ge=1)
+    # how far the connector's last event was behind the source (Debezium's
+    # MilliSecondsBehindSource) before its lag check fails
+    connector_lag_warn_ms: int = Field(60_000, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -306,6 +313,14 @@ class Connector(_Section):
     restart_backoff_cap_s: int = Field(3600, ge=1)
     health_interval_s: int = Field(60, ge=5)
     request_timeout_s: float = Field(15.0, gt=0)
+    # Debezium's JMX metrics through the worker's Jolokia agent (local fills it; on AWS the
+    # self-managed worker's agent, or none: the metrics then show as unavailable)
+    jolokia_url: str | None = None
+    # Confluent Cloud's Metrics API, for the managed connector's figures
+    confluent_metrics_url: str = "https://api.telemetry.confluent.cloud"
+    # after cdc-ops starts the cluster and resumes the connector, the slot must be active
+    # within this long, or the resume alerts
+    resume_timeout_s: int = Field(180, ge=1)
 
 
 class ConsumerSpec(_Section):
@@ -473,6 +488,9 @@ class Settings(BaseSettings):
             self.connector.backend = self.connector.backend or "kafka_connect"
             self.connector.connect_url = (
                 self.connector.connect_url or f"http://{host}:{ports.connect}"
+            )
+            self.connector.jolokia_url = (
+                self.connector.jolokia_url or f"http://{host}:{ports.connect_jolokia}/jolokia"
             )
             self.flink.backend = self.flink.backend or "sql_gateway"
             self.flink.gateway_url = self.flink.gateway_url or f"http://{host}:{ports.sql_gateway}"

@@ -11,10 +11,10 @@ import respx
 from cdc_ops.connector.backends import (
     ABSENT,
     ApplyResult,
-    ConfluentCloudBackend,
     ConnectorError,
     KafkaConnectBackend,
 )
+from cdc_ops.connector.confluent_cloud import ConfluentCloudBackend
 
 CONNECT = "http://connect.test:8083"
 NAME = "business-events-cdc"
