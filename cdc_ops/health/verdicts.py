@@ -54,6 +54,37 @@ def stopped_by_cdc_ops(state: ClusterState) -> bool:
     return last is not None and last.action == "stop"
 
 
+def stopped_on_purpose(state: ClusterState | None) -> str | None:
+    """ "stopped on purpose by cdc-ops at ..., reason ..." while the cluster is stopped (or
+    stopping) after a stop cdc-ops recorded; None otherwise, a stop by anyone else included."""
+    if state is None or state.status not in ("stopped", "stopping"):
+        return None
+    if not stopped_by_cdc_ops(state):
+        return None
+    last = state.last_action
+    assert last is not None
+    return (
+        f"cluster {state.cluster_id} {state.status}: stopped on purpose by cdc-ops at"
+        f" {last.at.isoformat(timespec='seconds')}, reason: {last.reason or 'none recorded'}"
+    )
+
+
+def on_purpose(health: Health, why: str | None) -> Health:
+    """A part that is down because cdc-ops stopped the cluster on purpose: it is not shown
+    healthy (it is not running), but it warns instead of paging, and says why."""
+    if health.healthy or why is None:
+        return health
+    return Health(
+        health.part,
+        health.name,
+        "stopped by cdc-ops",
+        False,
+        f"{why} ({health.says})",
+        health.figure,
+        severe=False,
+    )
+
+
 def cluster_health(state: ClusterState) -> Health:
     """Available, or stopped on purpose by cdc-ops (and then it says so)."""
     last = state.last_action
