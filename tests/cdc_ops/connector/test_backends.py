@@ -1,4 +1,5 @@
-"""Kafka Connect and Confluent Cloud clients against their documented request/response shapes."""
+"""Kafka Connect's client against its documented request/response shapes (Confluent Cloud's:
+test_confluent_cloud.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from cdc_ops.connector.backends import (
     ConnectorError,
     KafkaConnectBackend,
 )
-from cdc_ops.connector.confluent_cloud import ConfluentCloudBackend
 
 CONNECT = "http://connect.test:8083"
 NAME = "business-events-cdc"
@@ -127,64 +127,3 @@ def test_offsets() -> None:
     }
     respx.get(f"{BASE}/offsets").mock(return_value=httpx.Response(200, json=body))
     assert backend().offsets()[0]["offset"]["lsn"] == 24023128
-
-
-CC = "https://api.confluent.test"
-CC_BASE = f"{CC}/connect/v1/environments/env-abc/clusters/lkc-123/connectors/{NAME}"
-
-
-def cloud() -> ConfluentCloudBackend:
-    return ConfluentCloudBackend(
-        CC, "env-abc", "lkc-123", NAME, "CLOUDKEY", "CLOUDSECRET", sleep=lambda _s: None
-    )
-
-
-@respx.mock
-def test_confluent_cloud_config_uses_basic_auth_and_ignores_masked_secrets() -> None:
-    respx.get(f"{CC_BASE}/config").mock(
-        return_value=httpx.Response(
-            200,
-            json={
-                "connector.class": "PostgresCdcSourceV2",
-                "database.password": "****************",
-                "name": NAME,
-            },
-        )
-    )
-    put = respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(200, json={}))
-    same = {"connector.class": "PostgresCdcSourceV2", "database.password": "real"}
-    assert cloud().apply(same) == ApplyResult.UNCHANGED
-    assert cloud().apply({**same, "tasks.max": "1"}) == ApplyResult.UPDATED
-    auth = put.calls.last.request.headers["authorization"]
-    assert auth == httpx.BasicAuth("CLOUDKEY", "CLOUDSECRET")._auth_header
-
-
-@respx.mock
-def test_confluent_cloud_status_errors_and_restart_by_pause_resume() -> None:
-    body = {
-        "name": NAME,
-        "connector": {
-            "state": "FAILED",
-            "worker_id": NAME,
-            "trace": "Unable to connect to the database",
-        },
-        "tasks": [{"id": 0, "state": "FAILED", "msg": "login failed"}],
-        "type": "source",
-    }
-    respx.get(f"{CC_BASE}/status").mock(return_value=httpx.Response(200, json=body))
-    status = cloud().status()
-    assert (status.state, status.trace) == ("FAILED", "Unable to connect to the database")
-    assert status.tasks[0].trace == "login failed"
-    pause = respx.put(f"{CC_BASE}/pause").mock(return_value=httpx.Response(202))
-    resume = respx.put(f"{CC_BASE}/resume").mock(return_value=httpx.Response(202))
-    cloud().restart()
-    assert pause.call_count == resume.call_count == 1
-    respx.get(f"{CC_BASE}/config").mock(
-        return_value=httpx.Response(
-            404, json={"error": {"code": 404, "message": "connector not found"}}
-        )
-    )
-    invalid = {"error": {"code": 400, "message": "Invalid value for database.hostname"}}
-    respx.put(f"{CC_BASE}/config").mock(return_value=httpx.Response(400, json=invalid))
-    with pytest.raises(ConnectorError, match="400 Invalid value for database.hostname"):
-        cloud().apply({"connector.class": "PostgresCdcSourceV2"})
