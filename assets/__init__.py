@@ -29,6 +29,7 @@ warnings.filterwarnings("ignore", category=SupersessionWarning)
 
 
 from assets.connector import cdc_connector
+from assets.connector_actions import CONNECTOR_JOBS
 from assets.flink import build_redeploy_job, build_statement_assets, current_filters
 from assets.keys import CLUSTER_UPTIME
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
@@ -70,6 +71,7 @@ def build_defs(settings: Settings) -> Definitions:
             auto_stop_job,
             stop_cluster,
             start_cluster,
+            *CONNECTOR_JOBS,
         ],
     )
 

@@ -20,6 +20,7 @@ CLUSTER_CHECK = "cluster_available"
 PROXY_CHECK = "proxy_not_saturated"
 SLOT_CHECKS = ("slot_present", "slot_retained_wal", "slot_wal_status")
 CONNECTOR_CHECK = "connector_running"
+CONNECTOR_LAG_CHECK = "connector_lag_behind_source"
 TOPIC_CHECK = "topic_exists"
 STATEMENT_CHECK = "statement_running"
 GROUP_CHECK = "lag_under_threshold"

@@ -7,11 +7,12 @@ the aurora_cluster asset's timeline is the state history.
 
 from datetime import UTC, datetime
 
-from dagster import Config, OpExecutionContext, Output, in_process_executor, job, op
+from dagster import Config, Failure, OpExecutionContext, Output, in_process_executor, job, op
 
 from assets.cluster import cluster_events
 from assets.resources import CdcOpsResource
 from cdc_ops.cluster import auto_stop as auto_stopping
+from cdc_ops.cluster.connector_hold import resume_held_connector
 from cdc_ops.cluster.control import ActionResult
 
 AUTO_STOP_JOB = "auto_stop_job"
@@ -20,11 +21,14 @@ AUTO_STOP_JOB = "auto_stop_job"
 def _result_metadata(result: ActionResult | None) -> dict[str, object]:
     if result is None:
         return {"action_taken": "none"}
-    return {
+    metadata = {
         "action_taken": result.action if result.performed else "none",
         "outcome": result.outcome,
         "status_before": result.status_before,
     }
+    if result.connector:
+        metadata["connector"] = result.connector
+    return metadata
 
 
 def _report_cluster(context: OpExecutionContext, controller) -> str:
@@ -57,9 +61,20 @@ class ClusterActionConfig(Config):
 def _act(context: OpExecutionContext, cdc_ops: CdcOpsResource, action: str, reason: str):
     controller = cdc_ops.adapters.cluster_controller
     result = getattr(controller, action)(f"manual: {reason}")
-    context.log.info(f"{action}: {result.outcome}")
+    context.log.info(
+        f"{action}: {result.outcome}" + (f"; {result.connector}" if result.connector else "")
+    )
     status_after = _report_cluster(context, controller)
     metadata = {"reason": reason, "status_after": status_after, **_result_metadata(result)}
+    if action == "start":
+        # locally the cluster is available at once; on AWS it is starting, and the
+        # cluster_availability sensor resumes the connector once it is available
+        resumed = resume_held_connector(cdc_ops.adapters)
+        if resumed is not None:
+            context.log.info(resumed.says)
+            metadata["connector"] = resumed.says
+            if not resumed.streaming:
+                raise Failure(description=resumed.says, metadata=metadata)
     yield Output(result.outcome, metadata=metadata)
 
 

@@ -64,12 +64,14 @@ from cdc_ops.health.reading import (
     expected_partitions,
     health_rows,
     merged,
+    on_purpose_reasons,
     read_pipeline,
 )
 from cdc_ops.health.verdicts import (
     Health,
     cluster_health,
     group_health,
+    on_purpose,
     slot_health,
     topic_health,
     unreadable,
@@ -181,13 +183,14 @@ def _source_events(r: PipelineReading, settings: Settings, sel: _Selection) -> I
         yield from sel.check(RDS_PROXY, PROXY_CHECK, health)
     if parts.SLOT in r.errors or r.slot is not None:
         slot = r.slot
-        health = _failed(r, parts.SLOT) or slot_health(slot, t)
+        why = on_purpose_reasons(r.cluster).get(parts.SLOT)
+        health = on_purpose(_failed(r, parts.SLOT) or slot_health(slot, t), why)
         yield from sel.observe(
             REPLICATION_SLOT, slot_metadata(slot, t, at) if slot else _error_metadata(health, at)
         )
         checks = slot_check_healths(slot, t) if slot else {}
         for name in SLOT_CHECKS:
-            yield from sel.check(REPLICATION_SLOT, name, checks.get(name, health))
+            yield from sel.check(REPLICATION_SLOT, name, on_purpose(checks.get(name, health), why))
 
 
 def _topic_events(
@@ -210,17 +213,26 @@ def _topic_events(
 
 def _group_events(r: PipelineReading, settings: Settings, sel: _Selection) -> Iterator[Any]:
     limit = settings.consumers.lag_warn_messages
+    why = on_purpose_reasons(r.cluster).get(parts.GROUP)
     lags = {g.group: g for g in r.groups or []}
     for spec in settings.consumers.consumers:
         g = lags.get(spec.group)
         if g is None and parts.GROUP not in r.errors:
             continue
         key = group_key(spec.group)
-        health = _failed(r, parts.GROUP) or group_health(g, limit)
+        health = on_purpose(_failed(r, parts.GROUP) or group_health(g, limit), why)
         yield from sel.observe(
             key, lag_metadata(g, settings, r.at) if g else _error_metadata(health, r.at)
         )
         yield from sel.check(key, GROUP_CHECK, health)
+
+
+def _with_cluster(wanted: set[str]) -> set[str]:
+    """The slot's, connector's and groups' checks depend on whether cdc-ops stopped the cluster
+    on purpose: they are read with the cluster."""
+    if wanted & {parts.SLOT, parts.CONNECTOR, parts.GROUP}:
+        return wanted | {parts.CLUSTER}
+    return wanted
 
 
 def _parts_for(targets: set[AssetKey]) -> set[str]:
@@ -261,7 +273,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
     def observe_source(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
         current = cdc_ops.settings
         sel = _Selection(context)
-        reading = read_pipeline(cdc_ops.adapters, _parts_for(sel.targets))
+        reading = read_pipeline(cdc_ops.adapters, _with_cluster(_parts_for(sel.targets)))
         remember(context, reading)
         yield from _emit(context, _source_events(reading, current, sel))
 
@@ -271,11 +283,14 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
     def observe_raw_topic(context: AssetExecutionContext, cdc_ops: CdcOpsResource):
         current = cdc_ops.settings
         sel = _Selection(context)
-        reading = read_pipeline(cdc_ops.adapters, [parts.CONNECTOR, parts.TOPIC], topics=[raw_name])
+        reading = read_pipeline(
+            cdc_ops.adapters, _with_cluster({parts.CONNECTOR, parts.TOPIC}), topics=[raw_name]
+        )
         remember(context, reading)
         events = []
         if reading.connector is not None:  # the connector that fills the raw topic, as it is now
-            events += connector_events(reading.connector, reading.at)
+            why = on_purpose_reasons(reading.cluster).get(parts.CONNECTOR)
+            events += connector_events(reading.connector, reading.at, on_purpose=why)
         yield from _emit(context, iter(events))
         yield from _emit(context, _topic_events(reading, current, sel, [raw_name]))
 
@@ -292,7 +307,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         if len(sel.keys) == len(filtered_specs) + len(groups):  # the whole step: the job's run
             wanted.add(parts.STATEMENT)
         reading = read_pipeline(
-            cdc_ops.adapters, wanted, statements=statements, topics=filtered_names
+            cdc_ops.adapters, _with_cluster(wanted), statements=statements, topics=filtered_names
         )
         remember(context, reading)
         events: list[Any] = []

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cdc_ops.cluster.control import ClusterController
     from cdc_ops.cluster.state import ClusterObserver
     from cdc_ops.connector.backends import ConnectorBackend
+    from cdc_ops.connector.metrics import ConnectorMetricsReader
     from cdc_ops.flink.statements import StatementBackend
     from cdc_ops.kafka.topics import TopicAdmin
     from cdc_ops.producer.autostart import AutoStarter
@@ -86,7 +87,13 @@ class Adapters:
             power: Any = LocalPower(self.stack, rds)
         else:
             power = RdsPower(rds)
-        return ClusterController(rds, self.settings.names.cluster_id or "", power, self.clock)
+        hold = None
+        if self.settings.connector.backend is not None:
+            from cdc_ops.cluster.connector_hold import ConnectorHold
+
+            hold = ConnectorHold(self.connector_backend, rds, self.clock)
+        cluster_id = self.settings.names.cluster_id or ""
+        return ClusterController(rds, cluster_id, power, self.clock, hold)
 
     @cached_property
     def activity_reader(self) -> ApiActivityReader:
@@ -154,6 +161,26 @@ class Adapters:
                 attempts=CONNECT_ATTEMPTS,
             )
         raise ConnectorError(f"connector.backend={c.backend!r} is not a connector backend")
+
+    @cached_property
+    def connector_metrics(self) -> ConnectorMetricsReader:
+        """What the connector is doing: Debezium's JMX metrics through the worker's Jolokia
+        agent, or Confluent Cloud's Metrics API for a managed connector."""
+        from cdc_ops.connector.metrics import NoMetrics
+
+        c = self.settings.connector
+        if c.backend == "kafka_connect":
+            if not c.jolokia_url:
+                return NoMetrics("connector.jolokia_url is not set: no Jolokia agent to read")
+            import httpx
+
+            from cdc_ops.connector.jolokia import DebeziumJolokiaMetrics
+
+            http = httpx.Client(timeout=c.request_timeout_s)
+            return DebeziumJolokiaMetrics(c.jolokia_url, self.settings.names.project, http)
+        if c.backend == "confluent_cloud":
+            return NoMetrics("Confluent Cloud metrics are not wired yet")
+        return NoMetrics("no connector backend is configured")
 
     @cached_property
     def statement_backend(self) -> StatementBackend:

@@ -1,5 +1,8 @@
 """Page when the cluster is down and cdc-ops did not stop it; stay quiet for a stop cdc-ops made
-on purpose. Every tick reports the cluster's state and `cluster_available` check to the UI."""
+on purpose. Once the cluster is available again after such a stop (started by the start job, the
+auto-start on demand, or anything else), resume the connector cdc-ops paused for it, and alert if
+the slot is not active again within `connector.resume_timeout_s`. Every tick reports the
+cluster's state and `cluster_available` check to the UI."""
 
 from __future__ import annotations
 
@@ -8,8 +11,10 @@ from typing import Any
 
 from assets.cluster import cluster_events
 from cdc_ops.adapters import Adapters
+from cdc_ops.cluster.connector_hold import resume_decision
 from cdc_ops.health.verdicts import cluster_down_alerts
 from cdc_ops.settings import Settings
+from cdc_ops.slot.reading import observe_slot
 from sensors.factory import Verdict, alert_sensor
 
 
@@ -19,9 +24,27 @@ def cluster_availability_verdict(
     settings = adapters.settings
     state = adapters.cluster_observer.observe()
     alerts = cluster_down_alerts(state, settings.alerts.runbook_base_url)
-    return Verdict(
-        alerts, {}, cluster_events(state, now), f"cluster {state.cluster_id}: {state.status}"
+    summary = f"cluster {state.cluster_id}: {state.status}"
+    resumed_at = memory.get("connector_resumed_at")
+    resumed = datetime.fromisoformat(resumed_at) if resumed_at else None
+    # the slot is read only while a resume waits for it
+    slot_active = observe_slot(settings).active if resumed is not None else None
+    decision = resume_decision(
+        state,
+        slot_active,
+        resumed,
+        now,
+        settings.connector.resume_timeout_s,
+        settings.alerts.runbook_base_url,
     )
+    hold = adapters.cluster_controller.hold if decision.resume else None
+    if hold is not None:
+        summary += f"; {hold.resume(state)}"
+    elif decision.says:
+        summary += f"; {decision.says}"
+    waiting = decision.resumed_at if hold is not None or not decision.resume else None
+    memory = {"connector_resumed_at": waiting.isoformat() if waiting else None}
+    return Verdict([*alerts, *decision.alerts], memory, cluster_events(state, now), summary)
 
 
 def build_cluster_availability_sensor(settings: Settings):
@@ -30,5 +53,7 @@ def build_cluster_availability_sensor(settings: Settings):
         cluster_availability_verdict,
         settings.alerts.sensor_interval_s,
         "Critical alert when the Aurora cluster is not available and cdc-ops did not stop it "
-        "(a stop by hand, a failure); none for a stop cdc-ops made on purpose.",
+        "(a stop by hand, a failure); none for a stop cdc-ops made on purpose. Resumes the CDC "
+        "connector cdc-ops paused for a stop once the cluster is available, and alerts if the "
+        "slot is not active again within connector.resume_timeout_s.",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -24,6 +24,9 @@ from cdc_ops.cluster.state import (
     describe_rds_cluster,
 )
 from cdc_ops.errors import CdcOpsError
+
+if TYPE_CHECKING:
+    from cdc_ops.cluster.connector_hold import ConnectorHold
 from cdc_ops.states import ABSENT
 
 # RDS tag values allow letters, digits, spaces and _.:/=+-@ only, up to 256 characters.
@@ -42,6 +45,7 @@ class ActionResult:
     outcome: str  # "stopping", "already stopped", "in transition (starting)", ...
     reason: str
     at: datetime
+    connector: str = ""  # what was done to the CDC connector with it ("connector paused")
 
 
 class PowerSwitch(Protocol):
@@ -70,12 +74,19 @@ class RdsPower:
 
 class ClusterController:
     def __init__(
-        self, rds: Any, cluster_id: str, power: PowerSwitch, clock: Clock = utc_now
+        self,
+        rds: Any,
+        cluster_id: str,
+        power: PowerSwitch,
+        clock: Clock = utc_now,
+        hold: ConnectorHold | None = None,
     ) -> None:
         self._rds = rds
         self._cluster_id = cluster_id
         self._power = power
         self._clock = clock
+        # pauses the CDC connector before a stop (None: no connector configured)
+        self.hold = hold
 
     def describe(self) -> ClusterState:
         state = describe_rds_cluster(self._rds, self._cluster_id)
@@ -97,19 +108,30 @@ class ClusterController:
         if state.status != acts_from:
             outcome = f"in transition ({state.status})"
             return ActionResult(action, False, state.status, outcome, reason, now)
+        connector = ""
+        if action == "stop" and self.hold is not None:
+            connector = self.hold.before_stop(state)
         try:
             getattr(self._power, action)(state)
-        except ClientError as exc:
+        except Exception as exc:
+            if connector == "connector paused" and self.hold is not None:
+                # the cluster stays up: so does the pipeline
+                self.hold.resume(state)
+                connector = "connector paused, then resumed: the stop did not happen"
+            if not isinstance(exc, ClientError):
+                raise
             if exc.response["Error"]["Code"] != "InvalidDBClusterStateFault":
                 raise
             # it moved between our look and our act: someone else is already on it
-            return ActionResult(action, False, state.status, "in transition", reason, now)
+            return ActionResult(
+                action, False, state.status, "in transition", reason, now, connector
+            )
         self._record(state, action, reason, now)
         # what the cluster is doing now, not what was asked: locally the action is complete
         after = self.describe().status
         done, moving = ("stopped", "stopping") if action == "stop" else ("started", "starting")
         outcome = done if after == goal else moving
-        return ActionResult(action, True, state.status, outcome, reason, now)
+        return ActionResult(action, True, state.status, outcome, reason, now, connector)
 
     def record(self, action: str, reason: str) -> None:
         """Record an action taken outside the controller (e.g. the local stack starting)."""

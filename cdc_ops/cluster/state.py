@@ -16,6 +16,10 @@ from cdc_ops.states import ABSENT
 TAG_LAST_ACTION = "cdc-ops:last-action"
 TAG_LAST_ACTION_AT = "cdc-ops:last-action-at"
 TAG_LAST_ACTION_REASON = "cdc-ops:last-action-reason"
+# What cdc-ops did to the CDC connector around a stop of the cluster: "paused" before stopping
+# it (resumed once the cluster is available again), "resumed", or "pause failed"
+TAG_CONNECTOR_ACTION = "cdc-ops:connector-action"
+TAG_CONNECTOR_ACTION_AT = "cdc-ops:connector-action-at"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,18 @@ class ClusterState:
     @property
     def last_action(self) -> RecordedAction | None:
         action, at = self.tags.get(TAG_LAST_ACTION), self.tags.get(TAG_LAST_ACTION_AT)
+        if not action or not at:
+            return None
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            return None
+        return RecordedAction(action, when, self.tags.get(TAG_LAST_ACTION_REASON, ""))
+
+    @property
+    def connector_action(self) -> RecordedAction | None:
+        """What cdc-ops last did to the connector around a stop (the reason is the stop's)."""
+        action, at = self.tags.get(TAG_CONNECTOR_ACTION), self.tags.get(TAG_CONNECTOR_ACTION_AT)
         if not action or not at:
             return None
         try:

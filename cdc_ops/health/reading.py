@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from cdc_ops.alerts.delivery import Scrubber
+from cdc_ops.cluster.connector_hold import paused_on_purpose
 from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.filters.compiler import statement_name
@@ -21,9 +22,11 @@ from cdc_ops.health.verdicts import (
     cluster_health,
     connector_health,
     group_health,
+    on_purpose,
     proxy_health,
     slot_health,
     statement_health,
+    stopped_on_purpose,
     topic_health,
     unreadable,
 )
@@ -125,8 +128,25 @@ def expected_partitions(settings: Settings, topic: str) -> int:
     return by_name.get(topic, settings.names.filtered_topic_partitions)
 
 
+def on_purpose_reasons(cluster: ClusterState | None) -> dict[str, str]:
+    """Part -> why it is down on purpose: while cdc-ops keeps the cluster stopped, the slot, the
+    connector and the consumer groups; while the connector waits, paused by cdc-ops, for the
+    cluster to be back, the connector."""
+    stopped = stopped_on_purpose(cluster)
+    if stopped:
+        return {SLOT: stopped, CONNECTOR: stopped, GROUP: stopped}
+    paused = paused_on_purpose(cluster)
+    return {CONNECTOR: paused} if paused else {}
+
+
 def health_rows(reading: PipelineReading, settings: Settings) -> list[Health]:
-    """One row per component read, in the pipeline's order; an unreadable part is one red row."""
+    """One row per component read, in the pipeline's order; an unreadable part is one red row.
+    A part down because cdc-ops stopped the cluster on purpose warns and says so."""
+    why = on_purpose_reasons(reading.cluster)
+    return [on_purpose(row, why.get(row.part)) for row in _rows(reading, settings)]
+
+
+def _rows(reading: PipelineReading, settings: Settings) -> list[Health]:
     t = settings.thresholds
     rows: list[Health] = []
     for part in PARTS:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from cdc_ops.alerts.delivery import Alert, Severity
 from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ConnectorStatus
+from cdc_ops.connector.metrics import ConnectorMetrics
 from cdc_ops.flink.statements import RUNNING, StatementState
 from cdc_ops.kafka.groups import GroupLag
 from cdc_ops.kafka.topics import TopicState
@@ -165,6 +166,31 @@ def connector_health(status: ConnectorStatus) -> Health:
         detail = ", ".join(not_running) if status.tasks else "it has no tasks"
         says = f"connector {name} is {status.state} ({detail}); expected RUNNING with every task"
     return Health("connector", name, status.state, False, says, tasks)
+
+
+def connector_lag_health(metrics: ConnectorMetrics, limit_ms: int) -> Health:
+    """Debezium's MilliSecondsBehindSource of the last event streamed, under the limit. A source
+    that does not publish it is not shown healthy: it says it cannot tell."""
+    name = "lag behind source"
+    lag = metrics.ms_behind_source
+    if lag is None:
+        why = metrics.unavailable.get("ms_behind_source") or next(
+            iter(metrics.unavailable.values()), "not published"
+        )
+        says = f"lag behind source is unavailable ({why})"
+        return Health("connector", name, "unavailable", False, says, severe=False)
+    if lag < 0:
+        says = "no change streamed since the connector's task started: no lag to measure"
+        return Health("connector", name, "no events", True, says, "n/a")
+    figure = f"{lag} ms"
+    if lag > limit_ms:
+        says = (
+            f"the last change streamed was {lag} ms behind the source;"
+            f" expected at most {limit_ms} ms"
+        )
+        return Health("connector", name, "lagging", False, says, figure, severe=False)
+    says = f"the last change streamed was {lag} ms behind the source (at most {limit_ms} ms)"
+    return Health("connector", name, "ok", True, says, figure)
 
 
 def topic_health(topic: TopicState, expected_partitions: int) -> Health:

@@ -18,7 +18,8 @@ SLOT_QUERY = """
 SELECT plugin, active, active_pid, wal_status, safe_wal_size,
        restart_lsn::text, confirmed_flush_lsn::text,
        pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS lag_bytes,
-       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS retained_bytes
+       pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS retained_bytes,
+       pg_current_wal_lsn()::text
 FROM pg_replication_slots
 WHERE slot_name = %s
 """
@@ -37,6 +38,8 @@ class SlotState:
     confirmed_flush_lsn: str | None = None
     lag_bytes: int | None = None
     retained_bytes: int | None = None
+    # the server's WAL position now: confirmed_flush_lsn against it is how far the connector is
+    current_wal_lsn: str | None = None
     error: str | None = None
 
 
@@ -44,7 +47,7 @@ def read_slot(conn: psycopg.Connection, slot_name: str) -> SlotState:
     row = conn.execute(SLOT_QUERY, (slot_name,)).fetchone()
     if row is None:
         return SlotState(slot_name, ABSENT)
-    plugin, active, pid, wal_status, safe, restart, confirmed, lag, retained = row
+    plugin, active, pid, wal_status, safe, restart, confirmed, lag, retained, current = row
     return SlotState(
         slot_name,
         "present",
@@ -57,6 +60,7 @@ def read_slot(conn: psycopg.Connection, slot_name: str) -> SlotState:
         confirmed,
         lag,
         retained,
+        current,
     )
 
 

@@ -159,5 +159,11 @@ def test_materializing_the_connector_applies_config_and_its_check_passes(
         assert (backend, variant) == ("kafka_connect", "debezium")
         assert metadata["state"].value == "RUNNING"
         assert metadata["config"].value["database.password"] == "***"
-        (check,) = result.get_asset_check_evaluations()
-        assert (check.check_name, check.passed) == ("connector_running", True)
+        checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+        assert checks["connector_running"].passed
+        # Debezium's metrics through the worker's Jolokia agent: the lag is a number, measured
+        lag = checks["connector_lag_behind_source"]
+        assert lag.passed, lag.description
+        assert metadata["metrics_source"].value == "jolokia"
+        assert metadata["total_events_seen"].value >= 0
+        assert metadata["server_wal_lsn"].value

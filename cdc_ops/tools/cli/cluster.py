@@ -7,8 +7,10 @@ import argparse
 from typing import Any
 
 from cdc_ops.cluster.auto_stop import auto_stop
+from cdc_ops.cluster.connector_hold import resume_held_connector
 from cdc_ops.cluster.control import ActionResult
 from cdc_ops.tools.cli.common import (
+    EXIT_FAILED,
     EXIT_OK,
     Context,
     add_command,
@@ -76,18 +78,26 @@ def _result(result: ActionResult) -> dict[str, Any]:
         "outcome": result.outcome,
         "reason": result.reason,
         "at": result.at.isoformat(),
+        "connector": result.connector,
     }
 
 
 def _act(ctx: Context) -> int:
     action = ctx.args.action
     result = getattr(ctx.adapters.cluster_controller, action)(f"manual: {ctx.args.reason}")
-    emit(
-        ctx,
-        _result(result),
-        lambda: print(f"{action}: {result.outcome} (was {result.status_before})"),
-    )
-    return EXIT_OK
+    data = _result(result)
+    # the connector cdc-ops paused for a stop is resumed once the cluster is available
+    resumed = resume_held_connector(ctx.adapters) if action == "start" else None
+    if resumed is not None:
+        data["connector"] = resumed.says
+
+    def text() -> None:
+        print(f"{action}: {result.outcome} (was {result.status_before})")
+        if data["connector"]:
+            print(data["connector"])
+
+    emit(ctx, data, text)
+    return EXIT_FAILED if resumed is not None and not resumed.streaming else EXIT_OK
 
 
 def _auto_stop(ctx: Context) -> int:

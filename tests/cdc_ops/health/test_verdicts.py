@@ -5,22 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cdc_ops.cluster.state import (
+    TAG_CONNECTOR_ACTION,
+    TAG_CONNECTOR_ACTION_AT,
     TAG_LAST_ACTION,
     TAG_LAST_ACTION_AT,
     TAG_LAST_ACTION_REASON,
     ClusterState,
 )
 from cdc_ops.connector.backends import ConnectorStatus, TaskStatus
+from cdc_ops.connector.metrics import ConnectorMetrics
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.reading import PipelineReading, health_rows
 from cdc_ops.health.verdicts import (
     cluster_down_alerts,
     cluster_health,
     connector_health,
+    connector_lag_health,
     group_health,
     slot_checks,
     slot_health,
     statement_health,
+    stopped_on_purpose,
     topic_health,
 )
 from cdc_ops.kafka.groups import GroupLag, PartitionLag
@@ -118,3 +123,67 @@ def test_an_unreadable_part_is_one_red_row_not_a_crash() -> None:
     rows = health_rows(reading, Settings())
     assert [(r.part, r.healthy) for r in rows] == [("cluster", True), ("topic", False)]
     assert rows[1].says == "topic could not be read: KafkaException: broker down"
+
+
+def test_parts_down_because_cdc_ops_stopped_the_cluster_warn_with_when_and_why() -> None:
+    stopped = cluster("stopped", "stop")
+    reading = PipelineReading(
+        datetime.now(UTC),
+        cluster=stopped,
+        slot=SlotState("s", "unreachable", error="connection refused"),
+        connector=ConnectorStatus("c", "PAUSED"),
+        groups=[GroupLag("orders", "g", "t")],
+    )
+    rows = {r.part: r for r in health_rows(reading, Settings())}
+    for part in ("slot", "connector"):
+        row = rows[part]
+        assert (row.healthy, row.severe, row.state) == (False, False, "stopped by cdc-ops")
+        assert row.says.startswith(
+            "cluster c1 stopped: stopped on purpose by cdc-ops at 2026-12-01T08:00:00+00:00,"
+            " reason: auto-stop: no API request in the last 3h ("
+        )
+    assert rows["consumer group"].healthy  # a group with no lag is fine either way
+    assert rows["cluster"].healthy
+
+
+def test_the_same_parts_page_when_the_cluster_was_stopped_by_anyone_else() -> None:
+    for by_hand in (cluster("stopped"), cluster("stopped", "start")):
+        reading = PipelineReading(
+            datetime.now(UTC),
+            cluster=by_hand,
+            slot=SlotState("s", "unreachable", error="connection refused"),
+            connector=ConnectorStatus("c", "FAILED", [TaskStatus(0, "FAILED")]),
+        )
+        rows = {r.part: r for r in health_rows(reading, Settings())}
+        assert stopped_on_purpose(by_hand) is None
+        for part in ("cluster", "slot", "connector"):
+            assert (rows[part].healthy, rows[part].severe) == (False, True), part
+
+
+def test_a_connector_paused_for_the_stop_says_so_until_resumed() -> None:
+    back = cluster("available", "start")
+    back.tags.update(
+        {TAG_CONNECTOR_ACTION: "paused", TAG_CONNECTOR_ACTION_AT: "2026-12-01T07:59:58+00:00"}
+    )
+    reading = PipelineReading(
+        datetime.now(UTC), cluster=back, connector=ConnectorStatus("c", "PAUSED")
+    )
+    row = {r.part: r for r in health_rows(reading, Settings())}["connector"]
+    assert (row.healthy, row.severe) == (False, False)
+    assert "connector paused on purpose by cdc-ops at 2026-12-01T07:59:58+00:00" in row.says
+    back.tags[TAG_CONNECTOR_ACTION] = "resumed"
+    row = {r.part: r for r in health_rows(reading, Settings())}["connector"]
+    assert (row.healthy, row.severe) == (False, True)
+
+
+def test_lag_behind_source_against_its_limit() -> None:
+    def lag(ms: int | None, **unavailable: str) -> tuple[str, bool, bool]:
+        h = connector_lag_health(
+            ConnectorMetrics("jolokia", ms_behind_source=ms, unavailable=unavailable), 1000
+        )
+        return h.state, h.healthy, h.severe
+
+    assert lag(20) == ("ok", True, True)
+    assert lag(-1) == ("no events", True, True)
+    assert lag(5000) == ("lagging", False, False)
+    assert lag(None, ms_behind_source="not published") == ("unavailable", False, False)

@@ -1,0 +1,169 @@
+"""Operator actions on the CDC connector as Dagster jobs: pause, resume, restart, stop, show and
+reset its offsets. Each takes a reason, which is recorded with the action on the cdc_connector
+asset (an observation with the connector as it is afterwards, and its checks), so the asset's
+timeline is the history of what was done to the connector and why."""
+
+
+from datetime import UTC, datetime
+
+from dagster import (
+    Config,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+    Output,
+    in_process_executor,
+    job,
+    op,
+)
+
+from assets.connector import connector_events, look
+from assets.resources import CdcOpsResource
+from cdc_ops.connector.actions import ActionRefused, ActionResult, Verb, perform
+
+
+class ConnectorActionConfig(Config):
+    reason: str = "requested from the Dagster UI"
+
+
+class RestartConfig(ConnectorActionConfig):
+    # restart only the failed tasks (and the connector if it failed), as the health sensor does
+    failed_only: bool = False
+
+
+def _record(context: OpExecutionContext, cdc_ops: CdcOpsResource, result: ActionResult) -> None:
+    view = look(cdc_ops.adapters)
+    limit = cdc_ops.settings.thresholds.connector_lag_warn_ms
+    recorded = {
+        "last_action": result.verb,
+        "last_action_reason": result.reason,
+        "last_action_outcome": result.outcome,
+        "last_action_at": MetadataValue.timestamp(result.at),
+        "last_action_run": MetadataValue.dagster_run(context.run.run_id),
+    }
+    for event in connector_events(view, datetime.now(UTC), lag_limit_ms=limit, **recorded):
+        context.log_event(event)
+
+
+def _act(
+    context: OpExecutionContext,
+    cdc_ops: CdcOpsResource,
+    verb: Verb,
+    reason: str,
+    failed_only: bool = False,
+):
+    backend = cdc_ops.adapters.connector_backend
+    try:
+        result = perform(backend, verb, reason, failed_only=failed_only)
+    except ActionRefused as exc:
+        context.log.error(str(exc))
+        raise Failure(description=str(exc), metadata={"reason": reason}) from exc
+    context.log.info(f"connector {verb.value}: {result.outcome} (reason: {reason})")
+    _record(context, cdc_ops, result)
+    metadata = {
+        "reason": reason,
+        "performed": MetadataValue.bool(result.performed),
+        "state_before": result.state_before,
+        "state_after": result.state_after,
+        "outcome": result.outcome,
+    }
+    if verb is Verb.RESET_OFFSETS:
+        metadata["offsets_before"] = MetadataValue.json(result.offsets_before)
+        metadata["offsets_after"] = MetadataValue.json(result.offsets_after)
+    yield Output(result.outcome, metadata=metadata)
+
+
+@op(description="Pause the connector: its tasks stop polling the slot, which keeps the WAL.")
+def pause_connector_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
+):
+    yield from _act(context, cdc_ops, Verb.PAUSE, config.reason)
+
+
+@op(description="Resume a paused or stopped connector.")
+def resume_connector_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
+):
+    yield from _act(context, cdc_ops, Verb.RESUME, config.reason)
+
+
+@op(description="Restart the connector and its tasks (or only the failed ones).")
+def restart_connector_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: RestartConfig
+):
+    yield from _act(context, cdc_ops, Verb.RESTART, config.reason, config.failed_only)
+
+
+@op(description="Stop the connector: its tasks are shut down (offsets can then be reset).")
+def stop_connector_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
+):
+    yield from _act(context, cdc_ops, Verb.STOP, config.reason)
+
+
+@op(description="Stop the connector, forget its source offsets, and resume it.")
+def reset_connector_offsets_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
+):
+    yield from _act(context, cdc_ops, Verb.RESET_OFFSETS, config.reason)
+
+
+@op(description="Show the connector's source offsets (the LSNs it has sent).")
+def show_connector_offsets_op(context: OpExecutionContext, cdc_ops: CdcOpsResource):
+    offsets = cdc_ops.adapters.connector_backend.offsets()
+    context.log.info(f"connector offsets: {offsets}")
+    yield Output(offsets, metadata={"offsets": MetadataValue.json(offsets)})
+
+
+def _job(name: str, body, description: str):
+    return job(name=name, executor_def=in_process_executor, description=description)(body)
+
+
+def _pause() -> None:
+    pause_connector_op()
+
+
+def _resume() -> None:
+    resume_connector_op()
+
+
+def _restart() -> None:
+    restart_connector_op()
+
+
+def _stop() -> None:
+    stop_connector_op()
+
+
+def _reset() -> None:
+    reset_connector_offsets_op()
+
+
+def _offsets() -> None:
+    show_connector_offsets_op()
+
+
+pause_connector = _job("pause_connector", _pause, "Pause the CDC connector, with a reason.")
+resume_connector = _job("resume_connector", _resume, "Resume the CDC connector, with a reason.")
+restart_connector = _job(
+    "restart_connector", _restart, "Restart the CDC connector and its tasks, with a reason."
+)
+stop_connector = _job("stop_connector", _stop, "Stop the CDC connector, with a reason.")
+reset_connector_offsets = _job(
+    "reset_connector_offsets",
+    _reset,
+    "Stop the CDC connector, reset its source offsets and resume it (it then snapshots "
+    "again as connector.snapshot_mode says), with a reason.",
+)
+show_connector_offsets = _job(
+    "show_connector_offsets", _offsets, "Show the CDC connector's source offsets."
+)
+
+CONNECTOR_JOBS = [
+    pause_connector,
+    resume_connector,
+    restart_connector,
+    stop_connector,
+    reset_connector_offsets,
+    show_connector_offsets,
+]
