@@ -47,8 +47,16 @@ class Plan:
     refused: str = ""
 
 
-def plan(verb: Verb, status: ConnectorStatus, failed_only: bool = False) -> Plan:
-    """Which calls take the connector from `status` to what `verb` asks (pure)."""
+def plan(
+    verb: Verb,
+    status: ConnectorStatus,
+    failed_only: bool = False,
+    stop_state: str = STOPPED,
+    reset_needs_stop: bool = True,
+) -> Plan:
+    """Which calls take the connector from `status` to what `verb` asks (pure). `stop_state` and
+    `reset_needs_stop` are the backend's: Confluent Cloud stops by pausing, and its offsets
+    request stops the connector itself."""
     state = status.state
     if state == ABSENT:
         return Plan((), None, "", refused=f"connector {status.name} is not configured")
@@ -63,15 +71,17 @@ def plan(verb: Verb, status: ConnectorStatus, failed_only: bool = False) -> Plan
             return Plan((), None, "already RUNNING")
         return Plan(("resume",), RUNNING, "")
     if verb is Verb.STOP:
-        if state == STOPPED:
-            return Plan((), None, "already STOPPED")
-        return Plan(("stop",), STOPPED, "")
+        if state == stop_state:
+            return Plan((), None, f"already {stop_state}")
+        return Plan(("stop",), stop_state, "")
     if verb is Verb.RESTART:
         if failed_only and status.healthy:
             return Plan((), None, "nothing failed: connector and tasks RUNNING")
         if state in (PAUSED, STOPPED):
             return Plan((), None, "", refused=f"the connector is {state}: resume it instead")
         return Plan(("restart",), RUNNING, "")
+    if not reset_needs_stop:
+        return Plan(("reset_offsets",), None, "")
     # reset offsets: only while STOPPED, then back to running
     calls = ("reset_offsets", "resume") if state == STOPPED else ("stop", "reset_offsets", "resume")
     return Plan(calls, RUNNING, "")
@@ -136,7 +146,7 @@ def perform(
 ) -> ActionResult:
     """Run the action: refuse (ActionRefused) before any call if the plan says so."""
     before = backend.status()
-    chosen = plan(verb, before, failed_only)
+    chosen = plan(verb, before, failed_only, backend.stop_state, backend.reset_needs_stop)
     at = clock()
     if chosen.refused:
         raise ActionRefused(f"cannot {verb.value} connector {before.name}: {chosen.refused}")

@@ -83,6 +83,11 @@ def status_from_rest(body: dict[str, Any]) -> ConnectorStatus:
 
 class ConnectorBackend(Protocol):
     kind: str
+    # the state stop() leaves the connector in (Confluent Cloud has no STOPPED: a pause)
+    stop_state: str
+    # whether reset_offsets() needs the connector STOPPED first (Kafka Connect) or takes care
+    # of that itself (Confluent Cloud's offsets request)
+    reset_needs_stop: bool
 
     def apply(self, config: dict[str, str]) -> ApplyResult: ...
     def status(self) -> ConnectorStatus: ...
@@ -128,6 +133,8 @@ class KafkaConnectBackend(_RestConnector):
     """Apache Kafka Connect's REST API (self-managed workers)."""
 
     kind = "kafka_connect"
+    stop_state = "STOPPED"
+    reset_needs_stop = True
 
     def __init__(
         self, base_url: str, name: str, http: httpx.Client | None = None, **retry: Any

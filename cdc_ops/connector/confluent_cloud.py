@@ -118,6 +118,8 @@ class ConfluentCloudBackend(_RestConnector):
     """Confluent Cloud's Connect API (connect/v1), authenticated with a Cloud API key."""
 
     kind = "confluent_cloud"
+    stop_state = "PAUSED"  # the API has no stop
+    reset_needs_stop = False  # the offsets request stops and restarts the connector itself
 
     def __init__(
         self,

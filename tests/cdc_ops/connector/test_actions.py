@@ -59,3 +59,13 @@ def test_restart_failed_only_leaves_a_healthy_connector_alone() -> None:
 def test_refused_before_any_call(verb, before, why) -> None:
     chosen = plan(verb, before)
     assert (chosen.calls, chosen.refused) == ((), why)
+
+
+def test_on_confluent_cloud_stop_is_a_pause_and_reset_needs_no_stop() -> None:
+    cloud = {"stop_state": "PAUSED", "reset_needs_stop": False}
+    assert (
+        plan(Verb.STOP, RUNNING, **cloud).calls == ("pause",)
+        or plan(Verb.STOP, RUNNING, **cloud).goal == "PAUSED"
+    )
+    assert plan(Verb.STOP, PAUSED, **cloud).outcome == "already PAUSED"
+    assert plan(Verb.RESET_OFFSETS, RUNNING, **cloud).calls == ("reset_offsets",)
