@@ -179,7 +179,24 @@ class Adapters:
             http = httpx.Client(timeout=c.request_timeout_s)
             return DebeziumJolokiaMetrics(c.jolokia_url, self.settings.names.project, http)
         if c.backend == "confluent_cloud":
-            return NoMetrics("Confluent Cloud metrics are not wired yet")
+            from cdc_ops.connector.backends import ConnectorError
+            from cdc_ops.connector.confluent_metrics import ConfluentConnectorMetrics
+
+            backend: Any = self.connector_backend
+            try:
+                # the Metrics API filters on the connector's id (lcc-...), not its name
+                connector_id = backend.resource_id()
+            except ConnectorError as exc:
+                return NoMetrics(f"the connector's id could not be read: {exc}")
+            if connector_id is None:
+                return NoMetrics(f"connector {c.name} does not exist on Confluent Cloud")
+            assert c.confluent_api_key is not None and c.confluent_api_secret is not None
+            return ConfluentConnectorMetrics(
+                c.confluent_metrics_url,
+                connector_id,
+                c.confluent_api_key.get_secret_value(),
+                c.confluent_api_secret.get_secret_value(),
+            )
         return NoMetrics("no connector backend is configured")
 
     @cached_property
