@@ -24,14 +24,14 @@ def test_tables_indexes_and_logical_wal(local_stack: Stack) -> None:
         assert conn.execute("SHOW wal_level").fetchone() == ("logical",)
 
 
-def test_publication_carries_business_events_and_the_heartbeat(local_stack: Stack) -> None:
+def test_publication_carries_business_events_the_heartbeat_and_the_signals(local_stack: Stack) -> None:
     names = local_stack.settings.names
     with connect(local_stack.settings) as conn:
         published = conn.execute(
             "SELECT tablename FROM pg_publication_tables WHERE pubname = %s ORDER BY 1",
             (names.publication,),
         ).fetchall()
-    assert published == [("business_events",), (names.heartbeat_table,)]
+    assert published == [("business_events",), (names.heartbeat_table,), (names.signal_table,)]
 
 
 def test_one_event_spans_three_tables_and_deletes_cascade(local_stack: Stack) -> None:
