@@ -3,7 +3,6 @@ reset its offsets. Each takes a reason, which is recorded with the action on the
 asset (an observation with the connector as it is afterwards, and its checks), so the asset's
 timeline is the history of what was done to the connector and why."""
 
-
 from datetime import UTC, datetime
 
 from dagster import (
@@ -20,6 +19,9 @@ from dagster import (
 from assets.connector import connector_events, look
 from assets.resources import CdcOpsResource
 from cdc_ops.connector.actions import ActionRefused, ActionResult, Verb, perform
+from cdc_ops.connector.config import CAPTURED_TABLES
+from cdc_ops.connector.resnapshot import run_snapshot
+from cdc_ops.errors import CdcOpsError
 
 
 class ConnectorActionConfig(Config):
@@ -108,11 +110,64 @@ def reset_connector_offsets_op(
     yield from _act(context, cdc_ops, Verb.RESET_OFFSETS, config.reason)
 
 
+class SnapshotConfig(ConnectorActionConfig):
+    # schema.table names the connector captures
+    tables: list[str] = list(CAPTURED_TABLES)
+    # how long the run follows the snapshot before it fails (the snapshot itself goes on)
+    timeout_s: int = 900
+
+
+@op(
+    description="Ask Debezium for an incremental snapshot through its signal table while "
+    "streaming goes on, and follow it until it completes."
+)
+def snapshot_connector_op(
+    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: SnapshotConfig
+):
+    adapters = cdc_ops.adapters
+    try:
+        run = run_snapshot(
+            adapters.settings,
+            adapters.connector_metrics,
+            config.tables,
+            timeout_s=config.timeout_s,
+            on_progress=lambda p: context.log.info(p.says),
+        )
+    except CdcOpsError as exc:
+        raise Failure(description=str(exc), metadata={"reason": config.reason}) from exc
+    recorded = {
+        "last_action": "snapshot",
+        "last_action_reason": config.reason,
+        "last_action_outcome": run.says,
+        "last_action_run": MetadataValue.dagster_run(context.run.run_id),
+        "snapshot_signal_id": run.signal_id,
+        "snapshot_tables": ", ".join(run.tables),
+    }
+    view = look(adapters)
+    limit = adapters.settings.thresholds.connector_lag_warn_ms
+    for event in connector_events(view, datetime.now(UTC), lag_limit_ms=limit, **recorded):
+        context.log_event(event)
+    metadata = {
+        "reason": config.reason,
+        "signal_id": run.signal_id,
+        "tables": ", ".join(run.tables),
+        "waited_s": MetadataValue.float(round(run.waited_s, 1)),
+        "outcome": run.says,
+    }
+    if not run.done:
+        raise Failure(description=run.says, metadata=metadata)
+    yield Output(run.says, metadata=metadata)
+
+
 @op(description="Show the connector's source offsets (the LSNs it has sent).")
 def show_connector_offsets_op(context: OpExecutionContext, cdc_ops: CdcOpsResource):
     offsets = cdc_ops.adapters.connector_backend.offsets()
     context.log.info(f"connector offsets: {offsets}")
     yield Output(offsets, metadata={"offsets": MetadataValue.json(offsets)})
+
+
+def _snapshot() -> None:
+    snapshot_connector_op()
 
 
 def _job(name: str, body, description: str):
@@ -159,7 +214,15 @@ show_connector_offsets = _job(
     "show_connector_offsets", _offsets, "Show the CDC connector's source offsets."
 )
 
+snapshot_connector = _job(
+    "snapshot_connector",
+    _snapshot,
+    "Re-snapshot business_events (or the chosen tables) incrementally while streaming goes "
+    "on: each row is sent again as a read (__op r), with a reason.",
+)
+
 CONNECTOR_JOBS = [
+    snapshot_connector,
     pause_connector,
     resume_connector,
     restart_connector,

@@ -1,5 +1,5 @@
-"""`cdc-ops connector status|pause|resume|restart|stop|offsets`: the CDC connector, on whichever
-backend runs it (Kafka Connect, locally the stack's worker, or Confluent Cloud).
+"""`cdc-ops connector status|pause|resume|restart|stop|offsets|snapshot`: the CDC connector, on
+whichever backend runs it (Kafka Connect, locally the stack's worker, or Confluent Cloud).
 
 Every action is idempotent (pausing a PAUSED connector does nothing and says so), waits until
 the worker shows the state it aims at, and takes a --reason that is printed with the result.
@@ -12,6 +12,8 @@ import argparse
 from typing import Any
 
 from cdc_ops.connector.actions import ActionResult, Verb, perform
+from cdc_ops.connector.config import CAPTURED_TABLES
+from cdc_ops.connector.resnapshot import run_snapshot
 from cdc_ops.tools.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -36,7 +38,7 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
         commands,
         "connector",
         shared,
-        help="the CDC connector: status, pause, resume, restart, stop, offsets",
+        help="the CDC connector: status, pause, resume, restart, stop, offsets, snapshot",
         description=__doc__,
     )
     status = add_command(
@@ -62,9 +64,31 @@ def register(commands: argparse._SubParsersAction, shared: argparse.ArgumentPars
         help="stop the connector, forget its offsets and resume it (it snapshots again)",
     )
     _action_options(offsets)
+    snapshot = add_command(
+        actions,
+        "snapshot",
+        shared,
+        _snapshot,
+        help="re-snapshot a table incrementally while streaming goes on (rows sent as __op r)",
+    )
+    snapshot.add_argument(
+        "--table",
+        action="append",
+        dest="tables",
+        metavar="SCHEMA.TABLE",
+        help=f"a captured table (repeatable; default {', '.join(CAPTURED_TABLES)})",
+    )
+    snapshot.add_argument(
+        "--no-wait", action="store_true", help="write the signal and return at once"
+    )
+    _action_options(snapshot, timeout=900.0, waits_for="the snapshot to complete")
 
 
-def _action_options(sub: argparse.ArgumentParser) -> None:
+def _action_options(
+    sub: argparse.ArgumentParser,
+    timeout: float = 60.0,
+    waits_for: str = "the worker to show the new state",
+) -> None:
     sub.add_argument(
         "--reason",
         default="requested from the command line",
@@ -73,9 +97,9 @@ def _action_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--timeout",
         type=float,
-        default=60.0,
+        default=timeout,
         metavar="SECONDS",
-        help="how long to wait for the worker to show the new state (default 60)",
+        help=f"how long to wait for {waits_for} (default %(default)g)",
     )
     add_output_option(sub)
 
@@ -152,3 +176,26 @@ def _offsets(ctx: Context) -> int:
     rows = [(str(o.get("partition")), str(o.get("offset"))) for o in offsets]
     emit(ctx, {"offsets": offsets}, lambda: print_table("offsets", ("partition", "offset"), rows))
     return EXIT_OK
+
+
+def _snapshot(ctx: Context) -> int:
+    a = ctx.args
+    progress = (lambda p: None) if ctx.as_json else (lambda p: print(p.says))
+    run = run_snapshot(
+        ctx.settings,
+        ctx.adapters.connector_metrics,
+        a.tables or CAPTURED_TABLES,
+        wait=not a.no_wait,
+        timeout_s=a.timeout,
+        on_progress=progress,
+    )
+    data = {
+        "signal_id": run.signal_id,
+        "tables": list(run.tables),
+        "done": run.done,
+        "outcome": run.says,
+        "waited_s": round(run.waited_s, 1),
+        "reason": a.reason,
+    }
+    emit(ctx, data, lambda: print(f"snapshot {run.signal_id}: {run.says} (reason: {a.reason})"))
+    return EXIT_OK if run.done or a.no_wait else EXIT_FAILED
