@@ -5,6 +5,9 @@ The control plane drives it through its REST API with the same backend as a self
 on AWS. `up` applies the connector's configuration from the settings every time (a changed
 database password is a changed configuration) and waits until it streams: the connector and its
 task RUNNING and the replication slot active.
+
+The worker loads the Jolokia JVM agent: Debezium's JMX metrics over HTTP on
+`local.ports.connect_jolokia`, read-only (a policy allowing read, list, search and version).
 """
 
 from __future__ import annotations
@@ -26,9 +29,24 @@ from cdc_ops.tools.stack.process import wait_until
 GROUP = "cdc-ops-connect"
 FAILED_GRACE_S = 10.0
 
+# Jolokia's policy: reads only, so the agent cannot change an MBean or run an operation
+JOLOKIA_POLICY = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by cdc-ops stack up; edits are overwritten -->
+<restrict>
+  <commands>
+    <command>read</command>
+    <command>list</command>
+    <command>search</command>
+    <command>version</command>
+  </commands>
+</restrict>
+"""
+
 
 class ConnectComponent(Component):
     name = "connect"
+    port_fields = ("connect", "connect_jolokia")
 
     @property
     def config_path(self) -> Path:
@@ -37,6 +55,29 @@ class ConnectComponent(Component):
     @property
     def log4j2_path(self) -> Path:
         return self.home / "log4j2.properties"
+
+    @property
+    def jolokia_config_path(self) -> Path:
+        return self.home / "jolokia-agent.properties"
+
+    @property
+    def jolokia_policy_path(self) -> Path:
+        return self.home / "jolokia-access.xml"
+
+    def _write_jolokia_config(self) -> None:
+        lines = {
+            "host": self.host,
+            "port": self.settings.local.ports.connect_jolokia,
+            "agentContext": "/jolokia",
+            # no multicast announcements on the machine's network
+            "discoveryEnabled": "false",
+            "policyLocation": self.jolokia_policy_path.as_uri(),
+        }
+        body = "\n".join(f"{k}={v}" for k, v in lines.items())
+        self.jolokia_config_path.write_text(
+            f"# written by cdc-ops stack up; edits are overwritten\n{body}\n"
+        )
+        self.jolokia_policy_path.write_text(JOLOKIA_POLICY)
 
     def prepare(self) -> None:
         parts = JvmParts(self.settings)
@@ -70,14 +111,19 @@ class ConnectComponent(Component):
             f"# written by cdc-ops stack up; edits are overwritten\n{body}\n"
         )
         self.log4j2_path.write_text(LOG4J2)
+        self._write_jolokia_config()
 
     def argv(self) -> list[str]:
+        parts = JvmParts(self.settings)
+        # the agent's options are comma-separated, with a backslash escaping a comma
+        config = str(self.jolokia_config_path).replace("\\", "\\\\").replace(",", "\\,")
         return java_argv(
-            JvmParts(self.settings),
+            parts,
             self.settings.local.connect_heap_mb,
             self.log4j2_path,
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(self.config_path),
+            agents=[f"{parts.jolokia_agent}=config={config}"],
         )
 
     def _get(self, path: str) -> httpx.Response:

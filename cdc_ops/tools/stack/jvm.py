@@ -6,6 +6,7 @@ distribution of the PyFlink wheels into `local.cache_dir`/flink-2.0.0; nothing h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cdc_ops.errors import StackError
@@ -63,9 +64,21 @@ class JvmParts:
     def flink_opt(self) -> list[Path]:
         return sorted(self._need(self.cache / "jvm" / "flink-opt").glob("*.jar"))
 
+    @property
+    def jolokia_agent(self) -> Path:
+        return self._need(self.cache / "jvm" / "jolokia" / "jolokia-agent-jvm-javaagent.jar")
 
-def java_argv(parts: JvmParts, heap_mb: int, log4j2: Path, main: str, *args: str) -> list[str]:
-    """A JVM as Kafka's own start scripts run one (G1, short pauses, headless)."""
+
+def java_argv(
+    parts: JvmParts,
+    heap_mb: int,
+    log4j2: Path,
+    main: str,
+    *args: str,
+    agents: Sequence[str] = (),
+) -> list[str]:
+    """A JVM as Kafka's own start scripts run one (G1, short pauses, headless); each of `agents`
+    is a `-javaagent:` value, `<jar>[=<options>]`."""
     return [
         parts.java,
         f"-Xms{min(256, heap_mb)}m",
@@ -76,6 +89,7 @@ def java_argv(parts: JvmParts, heap_mb: int, log4j2: Path, main: str, *args: str
         "-XX:+ExplicitGCInvokesConcurrent",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={log4j2}",
+        *(f"-javaagent:{agent}" for agent in agents),
         "-cp",
         parts.kafka_classpath,
         main,
