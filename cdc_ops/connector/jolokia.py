@@ -197,7 +197,8 @@ def _validated(
 def _chunk(s: SnapshotAttributes) -> str:
     if not s.chunk_id:
         return ""
-    text = f"chunk {s.chunk_id}: keys {s.chunk_from or '?'} to {s.chunk_to or '?'}"
+    # the chunk's id first: readers print it after the word "chunk"
+    text = f"{s.chunk_id}: keys {s.chunk_from or '?'} to {s.chunk_to or '?'}"
     if s.table_to:
         text += f" (the table's up to {s.table_to})"
     return text

@@ -271,28 +271,96 @@ def test_another_connector_s_mbeans_are_not_ours() -> None:
     )
 
 
-def test_an_incremental_snapshot_s_chunk_and_rows() -> None:
-    # the captured answer with a chunk in progress, its bounds as Debezium renders them
-    # (Arrays.toString of the key columns' values)
-    answer = copy.deepcopy(STREAMING_ANSWER)
-    attributes = answer[1]["value"][SNAPSHOT]
-    attributes |= {
-        "SnapshotRunning": True,
-        "SnapshotCompleted": False,
-        "ChunkId": "3d1f6a62-0c55-4c3e-9d1b-2f1f4b3e9a10-2",
-        "ChunkFrom": "[evt-jolokia-bulk-19436]",
-        "ChunkTo": "[evt-jolokia-bulk-20460]",
-        "TableFrom": "[evt-jolokia-bulk-19436]",
+def _answer(streaming: dict[str, Any], snapshot: dict[str, Any], at: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "request": _STREAMING_REQUEST,
+            "value": {STREAMING: streaming},
+            "status": 200,
+            "timestamp": at,
+        },
+        {
+            "request": _SNAPSHOT_REQUEST,
+            "value": {SNAPSHOT: snapshot},
+            "status": 200,
+            "timestamp": at,
+        },
+    ]
+
+
+# an incremental snapshot of 30,000 rows asked for through the signal table: its first chunk,
+# then the end (captured with the same requests)
+CHUNK_ANSWER = _answer(
+    {
+        "LastEvent": 'key: {"id" : "evt-jolokia-bulk-10047"}',
+        "Connected": True,
+        "MilliSecondsBehindSource": 0,
+        "TotalNumberOfEventsSeen": 30060,
+    },
+    {
+        "SnapshotSkipped": False,
         "TableTo": "[evt-jolokia-bulk-9999]",
-        "RowsScanned": {"public.business_events": 2048, "public.event_headers": 10},
-    }
-    metrics = metrics_from_jolokia(answer, SERVER)
+        "SnapshotCompleted": False,
+        "ChunkFrom": "[evt-jolokia-bulk-1]",
+        "RemainingTableCount": 2,
+        "ChunkId": "5bc85a58-4ce7-41c6-ab25-5ae462fcd956",
+        "ChunkTo": "[evt-jolokia-bulk-10919]",
+        "SnapshotRunning": True,
+        "RowsScanned": {"public.business_events": 1024},
+        "SnapshotAborted": False,
+        "TableFrom": "[evt-jolokia-bulk-1]",
+    },
+    1796145543,
+)
+CHUNKS_DONE_ANSWER = _answer(
+    {
+        "LastEvent": (
+            'position: {lsn: 37379552}, key: {"id" : "7d485ad2-1c7a-4188-b4f7-317c16d4f7ff-close"}'
+        ),
+        "Connected": True,
+        "MilliSecondsBehindSource": 9,
+        "TotalNumberOfEventsSeen": 60065,
+    },
+    {
+        "SnapshotSkipped": False,
+        "TableTo": None,
+        "SnapshotCompleted": True,
+        "ChunkFrom": None,
+        "RemainingTableCount": 1,
+        "ChunkId": None,
+        "ChunkTo": None,
+        "SnapshotRunning": False,
+        "RowsScanned": {"public.business_events": 30000},
+        "SnapshotAborted": False,
+        "TableFrom": None,
+    },
+    1796145546,
+)
+
+
+def test_an_incremental_snapshot_s_chunk_and_rows() -> None:
+    metrics = metrics_from_jolokia(CHUNK_ANSWER, SERVER)
     assert metrics.snapshot_running is True and metrics.snapshot_completed is False
-    assert metrics.snapshot_rows_scanned == 2058
+    assert (metrics.snapshot_rows_scanned, metrics.snapshot_remaining_tables) == (1024, 2)
     assert metrics.snapshot_chunk == (
-        "chunk 3d1f6a62-0c55-4c3e-9d1b-2f1f4b3e9a10-2: keys [evt-jolokia-bulk-19436]"
-        " to [evt-jolokia-bulk-20460] (the table's up to [evt-jolokia-bulk-9999])"
+        "5bc85a58-4ce7-41c6-ab25-5ae462fcd956: keys [evt-jolokia-bulk-1]"
+        " to [evt-jolokia-bulk-10919] (the table's up to [evt-jolokia-bulk-9999])"
     )
+    assert metrics.unavailable == NO_SUCH_FIGURE
+
+    done = metrics_from_jolokia(CHUNKS_DONE_ANSWER, SERVER)
+    assert (done.snapshot_running, done.snapshot_completed, done.snapshot_chunk) == (
+        False,
+        True,
+        "",
+    )
+    assert done.snapshot_rows_scanned == 30000 and done.total_events_seen == 60065
+
+
+def test_rows_scanned_add_up_over_tables() -> None:
+    answer = copy.deepcopy(CHUNK_ANSWER)
+    answer[1]["value"][SNAPSHOT]["RowsScanned"] = {"public.business_events": 1024, "public.x": 10}
+    assert metrics_from_jolokia(answer, SERVER).snapshot_rows_scanned == 1034
 
 
 def test_an_attribute_jolokia_could_not_read_is_unavailable_alone() -> None:
