@@ -122,6 +122,9 @@ def _common(settings: Settings) -> dict[str, str]:
         "heartbeat.action.query": heartbeat_query(names.heartbeat_table),
         "snapshot.mode": c.snapshot_mode,
         "poll.interval.ms": str(c.poll_interval_ms),
+        # Debezium retries a lost connection inside a RUNNING task, without end by default; a
+        # bound lets a lasting failure show as FAILED, where the health sensor takes over
+        "errors.max.retries": str(c.errors_max_retries),
         # a delete is one record with __deleted=true; no extra null-valued tombstone after it
         "tombstones.on.delete": "false",
     }

@@ -7,9 +7,10 @@ What Debezium 3.6.1 does with it: the killed walsender is a PSQLException, which
 handler counts as retriable; it restarts itself inside the task after
 retriable.restart.connector.wait.ms (10 s) and fails again ("must be superuser or replication role
 to start walsender"). With errors.max.retries at its default (-1, unlimited) that goes on for ever
-while Connect reports the task RUNNING (only the slot shows it: inactive). The connector's rendered
-configuration does not set it, so these tests apply it with errors.max.retries=1: one retry of its
-own, then the task is FAILED, which is what the sensor acts on.
+while Connect reports the task RUNNING (only the slot shows it: inactive). So the rendered
+configuration bounds it (connector.errors_max_retries, 3: about 30 s of Debezium's own retries);
+these tests apply 1 to be quicker: one retry of its own, then the task is FAILED, which is what the
+sensor acts on.
 """
 
 from __future__ import annotations
