@@ -20,6 +20,7 @@ from cdc_ops.cluster.state import (
 )
 from cdc_ops.connector.backends import ConnectorStatus, KafkaConnectBackend, TaskStatus
 from cdc_ops.connector.health import HealthMemory, backoff, connector_health, root_causes
+from cdc_ops.connector.metrics import NoMetrics
 from cdc_ops.settings import Settings
 from sensors.connector_health import connector_health_verdict
 from sensors.factory import run_tick
@@ -179,6 +180,7 @@ def adapters(
         CONNECT, settings.connector.name, httpx.Client(), attempts=attempts, sleep=lambda _s: None
     )
     built.__dict__["cluster_observer"] = Cluster(cluster)
+    built.__dict__["connector_metrics"] = NoMetrics("no worker in a unit test")
     return built
 
 
@@ -219,7 +221,12 @@ def test_a_restart_answered_409_during_a_rebalance_is_retried() -> None:
         "includeTasks": "true",
         "onlyFailed": "true",
     }
-    assert json.loads(tick.cursor)["memory"] == {"restarts": 1, "last_restart_at": NOW.isoformat()}
+    assert json.loads(tick.cursor)["memory"] == {
+        "restarts": 1,
+        "last_restart_at": NOW.isoformat(),
+        "events_seen": None,  # no metrics to count from
+        "events_seen_at": None,
+    }
     assert "restart 1 of 5" in tick.summary and tick.notifications == []
     observation = tick.result.asset_events[0]
     assert observation.metadata["tasks"].value[0]["state"] == "RESTARTING"  # the 202's states
