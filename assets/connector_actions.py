@@ -75,18 +75,34 @@ def _act(
     yield Output(result.outcome, metadata=metadata)
 
 
-@op(description="Pause the connector: its tasks stop polling the slot, which keeps the WAL.")
-def pause_connector_op(
-    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
-):
-    yield from _act(context, cdc_ops, Verb.PAUSE, config.reason)
+def _action_op(name: str, verb: Verb, description: str):
+    @op(name=name, description=description)
+    def _action(
+        context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
+    ):
+        yield from _act(context, cdc_ops, verb, config.reason)
+
+    return _action
 
 
-@op(description="Resume a paused or stopped connector.")
-def resume_connector_op(
-    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
-):
-    yield from _act(context, cdc_ops, Verb.RESUME, config.reason)
+pause_connector_op = _action_op(
+    "pause_connector_op",
+    Verb.PAUSE,
+    "Pause the connector: its tasks stop polling the slot, which keeps the WAL.",
+)
+resume_connector_op = _action_op(
+    "resume_connector_op", Verb.RESUME, "Resume a paused or stopped connector."
+)
+stop_connector_op = _action_op(
+    "stop_connector_op",
+    Verb.STOP,
+    "Stop the connector: its tasks are shut down (offsets can then be reset).",
+)
+reset_connector_offsets_op = _action_op(
+    "reset_connector_offsets_op",
+    Verb.RESET_OFFSETS,
+    "Stop the connector, forget its source offsets, and resume it.",
+)
 
 
 @op(description="Restart the connector and its tasks (or only the failed ones).")
@@ -94,20 +110,6 @@ def restart_connector_op(
     context: OpExecutionContext, cdc_ops: CdcOpsResource, config: RestartConfig
 ):
     yield from _act(context, cdc_ops, Verb.RESTART, config.reason, config.failed_only)
-
-
-@op(description="Stop the connector: its tasks are shut down (offsets can then be reset).")
-def stop_connector_op(
-    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
-):
-    yield from _act(context, cdc_ops, Verb.STOP, config.reason)
-
-
-@op(description="Stop the connector, forget its source offsets, and resume it.")
-def reset_connector_offsets_op(
-    context: OpExecutionContext, cdc_ops: CdcOpsResource, config: ConnectorActionConfig
-):
-    yield from _act(context, cdc_ops, Verb.RESET_OFFSETS, config.reason)
 
 
 class SnapshotConfig(ConnectorActionConfig):
@@ -166,57 +168,38 @@ def show_connector_offsets_op(context: OpExecutionContext, cdc_ops: CdcOpsResour
     yield Output(offsets, metadata={"offsets": MetadataValue.json(offsets)})
 
 
-def _snapshot() -> None:
-    snapshot_connector_op()
+def _job(name: str, the_op, description: str):
+    def body() -> None:
+        the_op()
 
-
-def _job(name: str, body, description: str):
+    body.__name__ = name
     return job(name=name, executor_def=in_process_executor, description=description)(body)
 
 
-def _pause() -> None:
-    pause_connector_op()
-
-
-def _resume() -> None:
-    resume_connector_op()
-
-
-def _restart() -> None:
-    restart_connector_op()
-
-
-def _stop() -> None:
-    stop_connector_op()
-
-
-def _reset() -> None:
-    reset_connector_offsets_op()
-
-
-def _offsets() -> None:
-    show_connector_offsets_op()
-
-
-pause_connector = _job("pause_connector", _pause, "Pause the CDC connector, with a reason.")
-resume_connector = _job("resume_connector", _resume, "Resume the CDC connector, with a reason.")
-restart_connector = _job(
-    "restart_connector", _restart, "Restart the CDC connector and its tasks, with a reason."
+pause_connector = _job(
+    "pause_connector", pause_connector_op, "Pause the CDC connector, with a reason."
 )
-stop_connector = _job("stop_connector", _stop, "Stop the CDC connector, with a reason.")
+resume_connector = _job(
+    "resume_connector", resume_connector_op, "Resume the CDC connector, with a reason."
+)
+restart_connector = _job(
+    "restart_connector",
+    restart_connector_op,
+    "Restart the CDC connector and its tasks, with a reason.",
+)
+stop_connector = _job("stop_connector", stop_connector_op, "Stop the CDC connector, with a reason.")
 reset_connector_offsets = _job(
     "reset_connector_offsets",
-    _reset,
+    reset_connector_offsets_op,
     "Stop the CDC connector, reset its source offsets and resume it (it then snapshots "
     "again as connector.snapshot_mode says), with a reason.",
 )
 show_connector_offsets = _job(
-    "show_connector_offsets", _offsets, "Show the CDC connector's source offsets."
+    "show_connector_offsets", show_connector_offsets_op, "Show the CDC connector's source offsets."
 )
-
 snapshot_connector = _job(
     "snapshot_connector",
-    _snapshot,
+    snapshot_connector_op,
     "Re-snapshot business_events (or the chosen tables) incrementally while streaming goes "
     "on: each row is sent again as a read (__op r), with a reason.",
 )

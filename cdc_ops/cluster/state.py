@@ -53,19 +53,15 @@ class ClusterState:
 
     @property
     def last_action(self) -> RecordedAction | None:
-        action, at = self.tags.get(TAG_LAST_ACTION), self.tags.get(TAG_LAST_ACTION_AT)
-        if not action or not at:
-            return None
-        try:
-            when = datetime.fromisoformat(at)
-        except ValueError:
-            return None
-        return RecordedAction(action, when, self.tags.get(TAG_LAST_ACTION_REASON, ""))
+        return self._recorded(TAG_LAST_ACTION, TAG_LAST_ACTION_AT)
 
     @property
     def connector_action(self) -> RecordedAction | None:
         """What cdc-ops last did to the connector around a stop (the reason is the stop's)."""
-        action, at = self.tags.get(TAG_CONNECTOR_ACTION), self.tags.get(TAG_CONNECTOR_ACTION_AT)
+        return self._recorded(TAG_CONNECTOR_ACTION, TAG_CONNECTOR_ACTION_AT)
+
+    def _recorded(self, action_tag: str, at_tag: str) -> RecordedAction | None:
+        action, at = self.tags.get(action_tag), self.tags.get(at_tag)
         if not action or not at:
             return None
         try:

@@ -134,6 +134,24 @@ def wait_for(
     return status
 
 
+RESTART_SEEN_S = 10.0
+
+
+def wait_for_change(
+    backend: ConnectorBackend,
+    timeout_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> ConnectorStatus:
+    """Poll until the connector is no longer healthy (a restart under way) or the time is up."""
+    deadline = monotonic() + timeout_s
+    status = backend.status()
+    while status.healthy and monotonic() < deadline:
+        sleep(0.2)
+        status = backend.status()
+    return status
+
+
 def perform(
     backend: ConnectorBackend,
     verb: Verb,
@@ -169,6 +187,9 @@ def perform(
                     )
         elif call == "restart":
             backend.restart(include_tasks=True, only_failed=failed_only)
+            # the worker restarts asynchronously: right after the 202 its status can still be
+            # the RUNNING of before; wait (briefly) to see the restart begin
+            wait_for_change(backend, min(RESTART_SEEN_S, timeout_s), sleep)
         else:
             getattr(backend, call)()
     if chosen.goal is not None:
