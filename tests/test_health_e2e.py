@@ -1,16 +1,24 @@
 """The UI tells the truth, through Dagster's GraphQL API against the real local stack: every
 health check and pipeline_health pass on a healthy pipeline; a cluster stopped by hand (outside
 cdc-ops) fails them and pages, and the page resolves after the start; a stopped connector with
-writes going on raises the retained-WAL alert from the registered slot_lag sensor."""
+writes going on raises the retained-WAL alert from the registered slot_lag sensor. The
+connector's jobs act on the real worker and record their reason; a stop by cdc-ops pauses the
+connector, its checks warn with the stop's time and reason, nobody is paged, and after the start
+(on demand or by the job) the connector streams again with nothing lost or doubled."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
 
@@ -18,11 +26,17 @@ from cdc_ops.adapters import Adapters
 from cdc_ops.clients.postgres import connect
 from cdc_ops.slot.reading import observe_slot
 from cdc_ops.tools.stack import Stack
+from cdc_ops.tools.stack.scratch import free_ports
 from tests.dagster_ui import DagsterUi, WebhookRecorder
+from tests.helpers import run_cli, start_api_server
+from tests.lambdas.test_producer_api_e2e import CountingAutoStarter, build_api, call, loan_event
+from tests.test_cdc_e2e import raw_records
 
 pytestmark = pytest.mark.e2e
 
 WARN_BYTES = 16 * 1024**2
+# the auto-stop's inactivity window for the one auto-stop command a test runs
+IDLE_WINDOW_S = 5
 ONE_STATEMENT = ["flink_statements", "cdc_filter_car_created"]
 
 
@@ -181,3 +195,186 @@ def test_a_stopped_connector_raises_the_retained_wal_alert(
         with psycopg.connect(superuser, autocommit=True) as conn:
             conn.execute("CHECKPOINT")  # lets the slot's restart_lsn move on sooner
         time.sleep(3)
+
+
+CONNECTOR_OBSERVATIONS = """
+query($k: AssetKeyInput!) { assetOrError(assetKey: $k) { ... on Asset {
+  assetObservations(limit: 30) { runId metadataEntries { label
+    ... on TextMetadataEntry { text } ... on IntMetadataEntry { intValue }
+    ... on FloatMetadataEntry { floatValue } ... on BoolMetadataEntry { boolValue } } } } } }
+"""
+
+
+def connector_observation(ui: DagsterUi, run_id: str) -> dict[str, object]:
+    """The observation of cdc_connector a run recorded (the sensors record theirs too): label ->
+    value."""
+    observations = ui.query(CONNECTOR_OBSERVATIONS, k={"path": ["cdc_connector"]})["assetOrError"][
+        "assetObservations"
+    ]
+    (latest,) = [o for o in observations if o["runId"] == run_id][:1]
+    out: dict[str, object] = {"run_id": latest["runId"]}
+    for e in latest["metadataEntries"]:
+        values = [e.get(k) for k in ("text", "intValue", "floatValue", "boolValue") if k in e]
+        out[e["label"]] = values[0] if values else None
+    return out
+
+
+def connector_action(ui: DagsterUi, job: str, reason: str, **config: object) -> dict:
+    """Launch an action job with its reason; its status, tags and run id."""
+    op = f"{job}_op"
+    run_id = ui.launch(job, {"ops": {op: {"config": {"reason": reason, **config}}}})
+    return {**ui.wait(run_id), "run_id": run_id}
+
+
+def test_connector_actions_through_the_jobs_record_their_reason(
+    ui: DagsterUi, local_stack: Stack
+) -> None:
+    backend = Adapters(local_stack.settings).connector_backend
+    steps = [
+        ("pause_connector", "test: maintenance window", "PAUSED", "PAUSED"),
+        ("pause_connector", "test: pause again", "PAUSED", "already PAUSED"),
+        ("resume_connector", "test: maintenance over", "RUNNING", "RUNNING"),
+        ("stop_connector", "test: before an offsets reset", "STOPPED", "STOPPED"),
+        ("resume_connector", "test: back", "RUNNING", "RUNNING"),
+        ("restart_connector", "test: restart", "RUNNING", "RUNNING"),
+    ]
+    try:
+        for job, reason, state, outcome in steps:
+            run = connector_action(ui, job, reason)
+            assert run["status"] == "SUCCESS", ui.tail()
+            assert backend.status().state == state
+            seen = connector_observation(ui, run["run_id"])
+            assert (seen["last_action_reason"], seen["state"]) == (reason, state)
+            assert seen["last_action_outcome"] == outcome
+        assert ui.run("show_connector_offsets")["status"] == "SUCCESS"
+        # the restart with failed_only leaves a healthy connector alone and says so
+        run = connector_action(ui, "restart_connector", "test: only failed", failed_only=True)
+        assert run["status"] == "SUCCESS"
+        assert connector_observation(ui, run["run_id"])["last_action_outcome"] == (
+            "nothing failed: connector and tasks RUNNING"
+        )
+    finally:
+        backend.resume()
+
+
+def test_resetting_offsets_stops_resets_and_resumes(ui: DagsterUi, local_stack: Stack) -> None:
+    settings = local_stack.settings
+    backend = Adapters(settings).connector_backend
+    before = backend.offsets()
+    assert before and "lsn" in before[0]["offset"]
+    uid = f"evt-reset-{uuid.uuid4().hex[:8]}"
+    api = build_api(settings, CountingAutoStarter())
+    assert call(api, "POST", "/api/v1/events", loan_event(uid))[0] == 201
+    assert raw_records(settings, {uid}, timeout_s=30)[uid][0]["__op"] == "c"
+    run = connector_action(ui, "reset_connector_offsets", "test: re-read from scratch")
+    assert run["status"] == "SUCCESS", ui.tail()
+    seen = connector_observation(ui, run["run_id"])
+    assert (seen["last_action"], seen["last_action_outcome"]) == ("reset-offsets", "RUNNING")
+    assert backend.status().healthy
+    # no offsets: snapshot.mode=initial snapshots the table again, every row as a read
+    again = raw_records(settings, {uid}, timeout_s=60, per_id=2)[uid]
+    assert [r["__op"] for r in again[:2]] == ["c", "r"]
+
+
+def test_a_stop_by_cdc_ops_pauses_the_connector_loses_nothing_and_pages_nobody(
+    ui: DagsterUi, local_stack: Stack, webhook: WebhookRecorder
+) -> None:
+    settings = local_stack.settings
+    adapters = Adapters(settings)
+    backend = adapters.connector_backend
+    since = len(webhook.alerts)
+    before = [f"evt-hold-before-{uuid.uuid4().hex[:8]}" for _ in range(5)]
+    api = build_api(settings, CountingAutoStarter())
+    for uid in before:
+        assert call(api, "POST", "/api/v1/events", loan_event(uid))[0] == 201
+
+    # the auto-stop, with its window shortened for this one command: idle, so it stops
+    time.sleep(IDLE_WINDOW_S + 1)
+    idle = {
+        **os.environ,
+        "CDC_OPS_AUTO_STOP__INACTIVITY_WINDOW_H": str(IDLE_WINDOW_S / 3600),
+        "CDC_OPS_AUTO_STOP__METRIC_PERIOD_S": "1",
+    }
+    done = run_cli("cluster", "auto-stop", "-o", "json", env=idle)
+    assert done.returncode == 0, done.stderr
+    stopped = json.loads(done.stdout)
+    assert (stopped["action"], stopped["outcome"]) == ("stop", "stopped"), stopped
+    assert stopped["result"]["connector"] == "connector paused"
+    assert backend.status().state == "PAUSED"
+    state = adapters.cluster_observer.observe()
+    assert (state.status, state.connector_action.action) == ("stopped", "paused")
+
+    observed = ui.run("observe_pipeline")
+    # only warnings: the run succeeds, pipeline_health says unhealthy without paging
+    assert (observed["status"], observed["tags"]["cdc-ops/health"]) == ("SUCCESS", "unhealthy")
+    checks = ui.checks()
+    for key in (("replication_slot", "slot_present"), ("cdc_connector", "connector_running")):
+        evaluation = checks[key]["evaluation"]
+        assert evaluation["severity"] == "WARN", (key, evaluation)
+        assert "stopped on purpose by cdc-ops at" in evaluation["description"]
+        assert (
+            f"reason: auto-stop: no API request in the last {IDLE_WINDOW_S}s"
+            in (evaluation["description"])
+        )
+    time.sleep(12)  # two ticks of every 5 s alert sensor with the cluster stopped
+
+    # the API answers 503 and starts the cluster (auto-start on demand); the retries land
+    (port,) = free_ports(1)
+    proc, url = start_api_server(settings.state_dir, port)
+    during: list[str] = []
+    try:
+        for _ in range(5):
+            uid = f"evt-hold-during-{uuid.uuid4().hex[:8]}"
+            deadline = time.monotonic() + 60
+            while (status := post_loan(url, uid)) != 201:
+                assert status == 503 and time.monotonic() < deadline, status
+                time.sleep(0.5)
+            during.append(uid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    # the cluster_availability sensor sees it available and resumes the connector
+    deadline = time.monotonic() + 90
+    while not (backend.status().healthy and observe_slot(settings).active):
+        assert time.monotonic() < deadline, backend.status()
+        time.sleep(1)
+    assert adapters.cluster_observer.observe().connector_action.action == "resumed"
+    after = [f"evt-hold-after-{uuid.uuid4().hex[:8]}" for _ in range(5)]
+    for uid in after:
+        assert call(api, "POST", "/api/v1/events", loan_event(uid))[0] == 201
+    ids = {*before, *during, *after}
+    found = raw_records(settings, ids, timeout_s=60)
+    assert {i: len(found.get(i, [])) for i in ids} == dict.fromkeys(ids, 1)
+
+    # the start job resumes what the stop job paused, and confirms the slot is active
+    assert connector_action(ui, "stop_cluster", "test: second stop")["status"] == "SUCCESS"
+    assert backend.status().state == "PAUSED"
+    assert connector_action(ui, "start_cluster", "test: morning")["status"] == "SUCCESS"
+    assert backend.status().healthy and observe_slot(settings).active
+    observe_until_healthy(ui, timeout_s=120)
+    pages = [a for a in webhook.alerts[since:] if a["kind"] == "firing"]
+    assert pages == []
+
+
+def test_the_snapshot_job_completes_and_records_its_reason(
+    ui: DagsterUi, local_stack: Stack
+) -> None:
+    settings = local_stack.settings
+    uid = f"evt-snap-job-{uuid.uuid4().hex[:8]}"
+    api = build_api(settings, CountingAutoStarter())
+    assert call(api, "POST", "/api/v1/events", loan_event(uid))[0] == 201
+    run = connector_action(ui, "snapshot_connector", "test: rebuild a consumer", timeout_s=180)
+    assert run["status"] == "SUCCESS", ui.tail()
+    seen = connector_observation(ui, run["run_id"])
+    assert (seen["last_action"], seen["last_action_reason"]) == (
+        "snapshot",
+        "test: rebuild a consumer",
+    )
+    assert str(seen["last_action_outcome"]).startswith("snapshot completed: ")
+    assert seen["snapshot_signal_id"]
+    found = raw_records(settings, {uid}, timeout_s=60, per_id=2)[uid]
+    assert [r["__op"] for r in found[:2]] == ["c", "r"]
+
+
+def post_loan(url: str, uid: str) -> int:
+    return httpx.post(f"{url}/api/v1/events", json=loan_event(uid), timeout=30).status_code

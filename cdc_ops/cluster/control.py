@@ -111,9 +111,14 @@ class ClusterController:
         connector = ""
         if action == "stop" and self.hold is not None:
             connector = self.hold.before_stop(state)
+        # recorded before the act: a sensor that looks while the cluster is stopping (or still
+        # stopped while it starts) must already see that cdc-ops is doing it, or it pages
+        self._record(state, action, reason, now)
         try:
             getattr(self._power, action)(state)
         except Exception as exc:
+            # it did not happen: the record says so (a later stop by anyone else then pages)
+            self._record(state, f"{action} failed", reason, now)
             if connector == "connector paused" and self.hold is not None:
                 # the cluster stays up: so does the pipeline
                 self.hold.resume(state)
@@ -126,7 +131,6 @@ class ClusterController:
             return ActionResult(
                 action, False, state.status, "in transition", reason, now, connector
             )
-        self._record(state, action, reason, now)
         # what the cluster is doing now, not what was asked: locally the action is complete
         after = self.describe().status
         done, moving = ("stopped", "stopping") if action == "stop" else ("started", "starting")
