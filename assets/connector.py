@@ -26,7 +26,7 @@ from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.connector.config import redacted, render
 from cdc_ops.connector.metrics import ConnectorMetrics
 from cdc_ops.health.reading import CONNECTOR as CONNECTOR_PART
-from cdc_ops.health.reading import on_purpose_reasons
+from cdc_ops.health.reading import cluster_or_none, on_purpose_reasons
 from cdc_ops.health.verdicts import Health, connector_health, connector_lag_health
 from cdc_ops.health.verdicts import on_purpose as on_purpose_health
 from cdc_ops.slot.reading import SlotState, observe_slot
@@ -143,11 +143,7 @@ def connector_events(
 def look(adapters: Adapters, status: ConnectorStatus | None = None) -> ConnectorView:
     """Read the connector, its metrics, its slot and whether cdc-ops stopped the cluster."""
     status = status or adapters.connector_backend.status()
-    try:
-        cluster = adapters.cluster_observer.observe()
-    except Exception:  # noqa: BLE001 - unknown: the checks judge as if it were not on purpose
-        cluster = None
-    why = on_purpose_reasons(cluster).get(CONNECTOR_PART)
+    why = on_purpose_reasons(cluster_or_none(adapters)).get(CONNECTOR_PART)
     return ConnectorView(
         status, adapters.connector_metrics.read(), observe_slot(adapters.settings), None, why
     )

@@ -11,6 +11,7 @@ from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
 from assets.health import check_evaluation, number, observed_at
 from assets.keys import AURORA_CLUSTER, REPLICATION_SLOT, SLOT_CHECKS
 from cdc_ops.health.verdicts import Health, slot_checks, slot_health
+from cdc_ops.health.verdicts import on_purpose as on_purpose_health
 from cdc_ops.settings import Thresholds
 from cdc_ops.slot.reading import SlotState
 
@@ -58,11 +59,15 @@ def slot_metadata(slot: SlotState, t: Thresholds, at: datetime) -> dict[str, Any
     return {k: (MetadataValue.null() if v is None else v) for k, v in metadata.items()}
 
 
-def slot_events(slot: SlotState, t: Thresholds, at: datetime) -> list:
+def slot_events(
+    slot: SlotState, t: Thresholds, at: datetime, on_purpose: str | None = None
+) -> list:
+    """The observation and the three checks; `on_purpose`: why the slot cannot be read (cdc-ops
+    stopped the cluster), so its checks warn with that instead of failing."""
     return [
         AssetObservation(asset_key=REPLICATION_SLOT, metadata=slot_metadata(slot, t, at)),
         *(
-            check_evaluation(REPLICATION_SLOT, name, health)
+            check_evaluation(REPLICATION_SLOT, name, on_purpose_health(health, on_purpose))
             for name, health in slot_check_healths(slot, t).items()
         ),
     ]

@@ -13,24 +13,15 @@ from typing import Any
 
 from assets.connector import ConnectorView, connector_events
 from cdc_ops.adapters import Adapters
-from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ConnectorError
 from cdc_ops.connector.health import HealthMemory, connector_health
 from cdc_ops.connector.metrics import events_per_second
 from cdc_ops.health import verdicts
 from cdc_ops.health.reading import CONNECTOR as CONNECTOR_PART
-from cdc_ops.health.reading import on_purpose_reasons
+from cdc_ops.health.reading import cluster_or_none, on_purpose_reasons
 from cdc_ops.settings import Settings
 from cdc_ops.slot.reading import observe_slot
 from sensors.factory import Verdict, alert_sensor
-
-
-def _cluster(adapters: Adapters) -> ClusterState | None:
-    try:
-        return adapters.cluster_observer.observe()
-    except Exception:  # noqa: BLE001 - unknown: decide as if the cluster were not stopped
-        return None
-
 
 # what the sensor remembers besides the restart count: the last TotalNumberOfEventsSeen, for
 # events per second between two ticks
@@ -40,7 +31,7 @@ _SEEN, _SEEN_AT = "events_seen", "events_seen_at"
 def connector_health_verdict(adapters: Adapters, memory: dict[str, Any], now: datetime) -> Verdict:
     settings, backend = adapters.settings, adapters.connector_backend
     c = settings.connector
-    cluster = _cluster(adapters)
+    cluster = cluster_or_none(adapters)
     why = verdicts.stopped_on_purpose(cluster)
     counted = {k: v for k, v in memory.items() if k in HealthMemory.__dataclass_fields__}
     try:

@@ -1,5 +1,6 @@
 """Alert on the replication slot: retained WAL, wal_status, inactivity, a missing slot. A database
-that does not answer says nothing about the slot (cluster_availability pages for that)."""
+that does not answer says nothing about the slot (cluster_availability pages for that); while
+cdc-ops keeps the cluster stopped on purpose, the slot's checks warn and say so."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 from assets.replication_slot import slot_events
 from cdc_ops.adapters import Adapters
 from cdc_ops.connector.backends import ABSENT
+from cdc_ops.health.reading import cluster_or_none
+from cdc_ops.health.verdicts import stopped_on_purpose
 from cdc_ops.settings import Settings
 from cdc_ops.slot.health import slot_verdict
 from cdc_ops.slot.reading import observe_slot
@@ -28,7 +31,9 @@ def slot_lag_verdict(adapters: Adapters, memory: dict[str, Any], now: datetime) 
         settings.thresholds,
         settings.alerts.runbook_base_url,
     )
-    events = slot_events(slot, settings.thresholds, now)
+    events = slot_events(
+        slot, settings.thresholds, now, stopped_on_purpose(cluster_or_none(adapters))
+    )
     if verdict.skipped:  # unknown is not resolved: keep the alerts and the memory as they were
         summary = f"slot {slot.name}: the database does not answer"
         return Verdict([], memory, events, summary, hold=True)

@@ -105,6 +105,15 @@ def read_pipeline(
     return reading
 
 
+def cluster_or_none(adapters: Adapters) -> ClusterState | None:
+    """The cluster, for judging whether a part is down on purpose; None when it cannot be read
+    (the parts are then judged as if it were not)."""
+    try:
+        return adapters.cluster_observer.observe()
+    except Exception:  # noqa: BLE001 - unknown is not "stopped on purpose"
+        return None
+
+
 def merged(readings: Iterable[PipelineReading]) -> PipelineReading:
     """Readings of different parts (taken by different steps of one run) as one."""
     out: PipelineReading | None = None
