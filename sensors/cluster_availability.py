@@ -1,6 +1,6 @@
 """Page when the cluster is down and cdc-ops did not stop it; stay quiet for a stop cdc-ops made
 on purpose. Once the cluster is available again after such a stop (started by the start job, the
-auto-start on demand, or anything else), resume the connector cdc-ops paused for it, and alert if
+auto-start on demand, or anything else), resume the connector cdc-ops stopped for it, and alert if
 the slot is not active again within `connector.resume_timeout_s`. Every tick reports the
 cluster's state and `cluster_available` check to the UI."""
 
@@ -54,6 +54,6 @@ def build_cluster_availability_sensor(settings: Settings):
         settings.alerts.sensor_interval_s,
         "Critical alert when the Aurora cluster is not available and cdc-ops did not stop it "
         "(a stop by hand, a failure); none for a stop cdc-ops made on purpose. Resumes the CDC "
-        "connector cdc-ops paused for a stop once the cluster is available, and alerts if the "
+        "connector cdc-ops stopped with the cluster once it is available, and alerts if the "
         "slot is not active again within connector.resume_timeout_s.",
     )

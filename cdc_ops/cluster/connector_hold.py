@@ -2,8 +2,11 @@
 
 Stopping the database under a running connector makes it fail until the database is back (and
 the slot and connector alerts page for an outage cdc-ops caused). So before cdc-ops stops the
-cluster it pauses the connector and records that on the cluster (tags, next to the stop's own
-record); once the cluster is available again, whoever notices first (the start job, or the
+cluster it stops the connector (Kafka Connect's STOPPED; a pause on Confluent Cloud) and records
+that on the cluster (tags, next to the stop's own record). A pause is not enough on Kafka Connect:
+a paused Debezium task keeps its replication connection open without reading it, and PostgreSQL's
+shutdown then waits for that walsender (measured locally: past the stack's 30 s stop timeout).
+Once the cluster is available again, whoever notices first (the start job, or the
 control plane's cluster_availability sensor: in aws the auto-start Lambda cannot reach Connect)
 resumes it, records that, and watches the slot become active again within
 `connector.resume_timeout_s`, alerting if it does not.
@@ -23,33 +26,36 @@ from typing import TYPE_CHECKING, Any
 from cdc_ops.alerts.delivery import Alert, Severity
 from cdc_ops.clock import Clock, utc_now
 from cdc_ops.cluster.state import TAG_CONNECTOR_ACTION, TAG_CONNECTOR_ACTION_AT, ClusterState
+from cdc_ops.connector.actions import wait_for
 from cdc_ops.connector.backends import ConnectorBackend
 
 if TYPE_CHECKING:
     from cdc_ops.adapters import Adapters
     from cdc_ops.slot.reading import SlotState
 
-PAUSED_FOR_STOP = "paused"
+HELD_FOR_STOP = "stopped"
 RESUMED = "resumed"
-PAUSE_FAILED = "pause failed"
+HOLD_FAILED = "stop failed"
+# how long the hold waits for the worker to show the connector stopped (its walsender gone)
+HOLD_TIMEOUT_S = 30.0
 
 _TAG_UNSAFE = re.compile(r"[^\w\s.:/=+\-@]")
 
 
 def held_by_cdc_ops(state: ClusterState | None) -> bool:
-    """cdc-ops paused the connector for a stop and has not resumed it yet."""
+    """cdc-ops stopped the connector for a stop of the cluster and has not resumed it yet."""
     action = state.connector_action if state is not None else None
-    return action is not None and action.action == PAUSED_FOR_STOP
+    return action is not None and action.action == HELD_FOR_STOP
 
 
-def paused_on_purpose(state: ClusterState | None) -> str | None:
-    """What the connector check says while it waits, paused by cdc-ops, for the cluster."""
+def held_on_purpose(state: ClusterState | None) -> str | None:
+    """What the connector check says while it waits, stopped by cdc-ops, for the cluster."""
     if not held_by_cdc_ops(state):
         return None
     assert state is not None and state.connector_action is not None
     at = state.connector_action.at.isoformat(timespec="seconds")
     return (
-        f"connector paused on purpose by cdc-ops at {at} before stopping cluster"
+        f"connector stopped on purpose by cdc-ops at {at} before stopping cluster"
         f" {state.cluster_id} (reason: {state.connector_action.reason or 'none recorded'});"
         " it is resumed once the cluster is available"
     )
@@ -71,7 +77,7 @@ def resume_decision(
     timeout_s: float,
     runbook: str = "",
 ) -> ResumeDecision:
-    """Resume a connector cdc-ops paused once the cluster is available; then the slot must be
+    """Resume a connector cdc-ops stopped once the cluster is available; then the slot must be
     active within `timeout_s` of the resume, or a critical alert says so (pure)."""
     if cluster.status == "available" and held_by_cdc_ops(cluster):
         return ResumeDecision(True, now, [], "cluster available: resuming the connector")
@@ -100,7 +106,8 @@ def resume_decision(
 
 
 class ConnectorHold:
-    """Pause before a stop, resume after: the calls, recorded as tags on the cluster."""
+    """Stop the connector before the cluster, resume it after: the calls, recorded as tags on
+    the cluster."""
 
     def __init__(self, connector: ConnectorBackend, rds: Any, clock: Clock = utc_now) -> None:
         self._connector = connector
@@ -108,15 +115,19 @@ class ConnectorHold:
         self._clock = clock
 
     def before_stop(self, state: ClusterState) -> str:
-        """Pause the connector; a worker that does not answer does not keep the cluster up
-        (the stop is what was asked), and the record says the pause failed."""
+        """Stop the connector and wait until the worker shows it stopped; a worker that does
+        not answer does not keep the cluster up (the stop is what was asked), and the record
+        says the connector's stop failed."""
         try:
-            self._connector.pause()
-        except Exception as exc:  # noqa: BLE001 - any failure to pause is recorded, not raised
-            self._record(state, PAUSE_FAILED)
-            return f"connector not paused ({type(exc).__name__}: {str(exc)[:200]})"
-        self._record(state, PAUSED_FOR_STOP)
-        return "connector paused"
+            self._connector.stop()
+            status = wait_for(self._connector, self._connector.stop_state, HOLD_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - any failure to stop is recorded, not raised
+            self._record(state, HOLD_FAILED)
+            return f"connector not stopped ({type(exc).__name__}: {str(exc)[:200]})"
+        self._record(state, HELD_FOR_STOP)
+        if status.state != self._connector.stop_state:
+            return f"connector asked to stop; still {status.state} after {HOLD_TIMEOUT_S:g} s"
+        return f"connector {status.state.lower()}"
 
     def resume(self, state: ClusterState) -> str:
         self._connector.resume()
@@ -164,7 +175,7 @@ def resume_held_connector(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Resumed | None:
-    """If cdc-ops paused the connector for a stop and the cluster is available now: resume it
+    """If cdc-ops stopped the connector for a stop and the cluster is available now: resume it
     and wait, at most `connector.resume_timeout_s`, for the slot to be active. None when there
     was nothing to resume."""
     controller = adapters.cluster_controller

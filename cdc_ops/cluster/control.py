@@ -45,7 +45,7 @@ class ActionResult:
     outcome: str  # "stopping", "already stopped", "in transition (starting)", ...
     reason: str
     at: datetime
-    connector: str = ""  # what was done to the CDC connector with it ("connector paused")
+    connector: str = ""  # what was done to the CDC connector with it ("connector stopped")
 
 
 class PowerSwitch(Protocol):
@@ -85,7 +85,7 @@ class ClusterController:
         self._cluster_id = cluster_id
         self._power = power
         self._clock = clock
-        # pauses the CDC connector before a stop (None: no connector configured)
+        # stops the CDC connector before the cluster (None: no connector configured)
         self.hold = hold
 
     def describe(self) -> ClusterState:
@@ -119,10 +119,14 @@ class ClusterController:
         except Exception as exc:
             # it did not happen: the record says so (a later stop by anyone else then pages)
             self._record(state, f"{action} failed", reason, now)
-            if connector == "connector paused" and self.hold is not None:
+            if (
+                self.hold is not None
+                and connector.startswith("connector ")
+                and "not" not in connector
+            ):
                 # the cluster stays up: so does the pipeline
                 self.hold.resume(state)
-                connector = "connector paused, then resumed: the stop did not happen"
+                connector = f"{connector}, then resumed: the cluster's stop did not happen"
             if not isinstance(exc, ClientError):
                 raise
             if exc.response["Error"]["Code"] != "InvalidDBClusterStateFault":

@@ -16,8 +16,8 @@ from cdc_ops.states import ABSENT
 TAG_LAST_ACTION = "cdc-ops:last-action"
 TAG_LAST_ACTION_AT = "cdc-ops:last-action-at"
 TAG_LAST_ACTION_REASON = "cdc-ops:last-action-reason"
-# What cdc-ops did to the CDC connector around a stop of the cluster: "paused" before stopping
-# it (resumed once the cluster is available again), "resumed", or "pause failed"
+# What cdc-ops did to the CDC connector around a stop of the cluster: "stopped" before stopping
+# it (resumed once the cluster is available again), "resumed", or "stop failed"
 TAG_CONNECTOR_ACTION = "cdc-ops:connector-action"
 TAG_CONNECTOR_ACTION_AT = "cdc-ops:connector-action-at"
 

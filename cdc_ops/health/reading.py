@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from cdc_ops.alerts.delivery import Scrubber
-from cdc_ops.cluster.connector_hold import paused_on_purpose
+from cdc_ops.cluster.connector_hold import held_on_purpose
 from cdc_ops.cluster.state import ClusterState
 from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.filters.compiler import statement_name
@@ -139,13 +139,13 @@ def expected_partitions(settings: Settings, topic: str) -> int:
 
 def on_purpose_reasons(cluster: ClusterState | None) -> dict[str, str]:
     """Part -> why it is down on purpose: while cdc-ops keeps the cluster stopped, the slot, the
-    connector and the consumer groups; while the connector waits, paused by cdc-ops, for the
+    connector and the consumer groups; while the connector waits, stopped by cdc-ops, for the
     cluster to be back, the connector."""
     stopped = stopped_on_purpose(cluster)
     if stopped:
         return {SLOT: stopped, CONNECTOR: stopped, GROUP: stopped}
-    paused = paused_on_purpose(cluster)
-    return {CONNECTOR: paused} if paused else {}
+    held = held_on_purpose(cluster)
+    return {CONNECTOR: held} if held else {}
 
 
 def health_rows(reading: PipelineReading, settings: Settings) -> list[Health]:

@@ -86,7 +86,7 @@ def _act(ctx: Context) -> int:
     action = ctx.args.action
     result = getattr(ctx.adapters.cluster_controller, action)(f"manual: {ctx.args.reason}")
     data = _result(result)
-    # the connector cdc-ops paused for a stop is resumed once the cluster is available
+    # the connector cdc-ops stopped with the cluster is resumed once the cluster is available
     resumed = resume_held_connector(ctx.adapters) if action == "start" else None
     if resumed is not None:
         data["connector"] = resumed.says

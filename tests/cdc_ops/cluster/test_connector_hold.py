@@ -1,4 +1,4 @@
-"""Resuming the connector cdc-ops paused for a stop (pure): when, and the alert when the slot is
+"""Resuming the connector cdc-ops stopped with the cluster (pure): when, and the alert when the slot is
 not active again in time. Times are passed in, never slept."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cdc_ops.alerts.delivery import Severity
-from cdc_ops.cluster.connector_hold import paused_on_purpose, resume_decision
+from cdc_ops.cluster.connector_hold import held_on_purpose, resume_decision
 from cdc_ops.cluster.state import (
     TAG_CONNECTOR_ACTION,
     TAG_CONNECTOR_ACTION_AT,
@@ -24,13 +24,13 @@ def cluster(status: str, connector_action: str | None) -> ClusterState:
     return ClusterState("c1", status, tags=tags)
 
 
-def test_resumes_once_the_cluster_is_available_and_only_what_cdc_ops_paused() -> None:
-    assert not resume_decision(cluster("stopped", "paused"), None, None, T0, 60).resume
-    assert not resume_decision(cluster("starting", "paused"), None, None, T0, 60).resume
+def test_resumes_once_the_cluster_is_available_and_only_what_cdc_ops_stopped() -> None:
+    assert not resume_decision(cluster("stopped", "stopped"), None, None, T0, 60).resume
+    assert not resume_decision(cluster("starting", "stopped"), None, None, T0, 60).resume
     assert not resume_decision(cluster("available", None), None, None, T0, 60).resume
     assert not resume_decision(cluster("available", "resumed"), None, None, T0, 60).resume
-    assert not resume_decision(cluster("available", "pause failed"), None, None, T0, 60).resume
-    decision = resume_decision(cluster("available", "paused"), None, None, T0, 60)
+    assert not resume_decision(cluster("available", "stop failed"), None, None, T0, 60).resume
+    decision = resume_decision(cluster("available", "stopped"), None, None, T0, 60)
     assert (decision.resume, decision.resumed_at, decision.alerts) == (True, T0, [])
 
 
@@ -48,9 +48,9 @@ def test_the_slot_must_be_active_within_the_bound() -> None:
     assert (done.resumed_at, done.alerts) == (None, [])
 
 
-def test_paused_on_purpose_says_when_and_why() -> None:
-    assert paused_on_purpose(cluster("available", "resumed")) is None
-    says = paused_on_purpose(cluster("stopped", "paused"))
+def test_held_on_purpose_says_when_and_why() -> None:
+    assert held_on_purpose(cluster("available", "resumed")) is None
+    says = held_on_purpose(cluster("stopped", "stopped"))
     assert says is not None
-    assert "paused on purpose by cdc-ops at 2026-12-01T09:00:00+00:00" in says
+    assert "connector stopped on purpose by cdc-ops at 2026-12-01T09:00:00+00:00" in says
     assert "reason: auto-stop: idle" in says

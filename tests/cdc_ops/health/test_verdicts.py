@@ -160,17 +160,17 @@ def test_the_same_parts_page_when_the_cluster_was_stopped_by_anyone_else() -> No
             assert (rows[part].healthy, rows[part].severe) == (False, True), part
 
 
-def test_a_connector_paused_for_the_stop_says_so_until_resumed() -> None:
+def test_a_connector_stopped_with_the_cluster_says_so_until_resumed() -> None:
     back = cluster("available", "start")
     back.tags.update(
-        {TAG_CONNECTOR_ACTION: "paused", TAG_CONNECTOR_ACTION_AT: "2026-12-01T07:59:58+00:00"}
+        {TAG_CONNECTOR_ACTION: "stopped", TAG_CONNECTOR_ACTION_AT: "2026-12-01T07:59:58+00:00"}
     )
     reading = PipelineReading(
-        datetime.now(UTC), cluster=back, connector=ConnectorStatus("c", "PAUSED")
+        datetime.now(UTC), cluster=back, connector=ConnectorStatus("c", "STOPPED")
     )
     row = {r.part: r for r in health_rows(reading, Settings())}["connector"]
     assert (row.healthy, row.severe) == (False, False)
-    assert "connector paused on purpose by cdc-ops at 2026-12-01T07:59:58+00:00" in row.says
+    assert "connector stopped on purpose by cdc-ops at 2026-12-01T07:59:58+00:00" in row.says
     back.tags[TAG_CONNECTOR_ACTION] = "resumed"
     row = {r.part: r for r in health_rows(reading, Settings())}["connector"]
     assert (row.healthy, row.severe) == (False, True)
