@@ -12,14 +12,17 @@ The worker loads the Jolokia JVM agent: Debezium's JMX metrics over HTTP on
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
 import httpx
+from botocore.exceptions import BotoCoreError, ClientError
 
 from cdc_ops.adapters import Adapters
+from cdc_ops.cluster.connector_hold import resume_held_connector
 from cdc_ops.connector.config import heartbeat_topic, render
-from cdc_ops.errors import StackError
+from cdc_ops.errors import CdcOpsError, StackError
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec
 from cdc_ops.slot.reading import observe_slot
 from cdc_ops.tools.stack.component import Component
@@ -139,8 +142,13 @@ class ConnectComponent(Component):
         spec = render(self.settings)
         TopicAdmin(self.settings).ensure([TopicSpec(heartbeat_topic(self.settings), 1)])
         # the connector backend the control plane uses, retries included
-        backend = Adapters(self.settings).connector_backend
+        adapters = Adapters(self.settings)
+        backend = adapters.connector_backend
         backend.apply(spec.config)
+        # a connector cdc-ops stopped with the cluster is resumed, as the start job would; with
+        # no cluster record to read (moto not up) there is nothing to resume
+        with contextlib.suppress(CdcOpsError, BotoCoreError, ClientError):
+            resume_held_connector(adapters)
 
         failing_since: dict[str, float] = {}  # when FAILED was first read, while it lasts
 
