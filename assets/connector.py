@@ -136,7 +136,9 @@ def connector_events(
     ]
     if view.metrics is not None and lag_limit_ms is not None:
         lag = on_purpose_health(connector_lag_health(view.metrics, lag_limit_ms), view.on_purpose)
-        events.append(check_evaluation(CDC_CONNECTOR, CONNECTOR_LAG_CHECK, lag))
+        # the figure on the check too, so its own Plots tab draws it
+        figure = {"ms_behind_source": number(view.metrics.ms_behind_source)}
+        events.append(check_evaluation(CDC_CONNECTOR, CONNECTOR_LAG_CHECK, lag, figure))
     return events
 
 

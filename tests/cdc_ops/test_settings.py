@@ -56,8 +56,8 @@ def test_errors_name_key_file_line_and_value(clean_env: Path) -> None:
     assert "local.ports.kafka: Input should be a valid integer" in text
     assert f"(got 'notaport') [{bad}:4]" in text
     assert (
-        "local.ports.postgress: unknown key; allowed here: connect, connect_jolokia, flink, flink_rpc,"
-        " kafka, kafka_controller, moto, pgbouncer, postgres, sql_gateway" in text
+        "local.ports.postgress: unknown key; allowed here: connect, connect_jolokia, flink,"
+        " flink_rpc, kafka, kafka_controller, moto, pgbouncer, postgres, sql_gateway" in text
     )
     assert f"[{bad}:5]" in text
 

@@ -1,5 +1,5 @@
-"""Resuming the connector cdc-ops stopped with the cluster (pure): when, and the alert when the slot is
-not active again in time. Times are passed in, never slept."""
+"""Resuming the connector cdc-ops stopped with the cluster (pure): when, and the alert when the
+slot is not active again in time. Times are passed in, never slept."""
 
 from __future__ import annotations
 

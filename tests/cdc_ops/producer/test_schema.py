@@ -24,7 +24,7 @@ def test_tables_indexes_and_logical_wal(local_stack: Stack) -> None:
         assert conn.execute("SHOW wal_level").fetchone() == ("logical",)
 
 
-def test_publication_carries_business_events_the_heartbeat_and_the_signals(local_stack: Stack) -> None:
+def test_the_publication_carries_the_events_heartbeats_and_signals(local_stack: Stack) -> None:
     names = local_stack.settings.names
     with connect(local_stack.settings) as conn:
         published = conn.execute(
