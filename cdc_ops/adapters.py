@@ -91,7 +91,7 @@ class Adapters:
         if self.settings.connector.backend is not None:
             from cdc_ops.cluster.connector_hold import ConnectorHold
 
-            hold = ConnectorHold(self.connector_backend, rds, self.clock)
+            hold = ConnectorHold(lambda: self.connector_backend, rds, self.clock)
         cluster_id = self.settings.names.cluster_id or ""
         return ClusterController(rds, cluster_id, power, self.clock, hold)
 

@@ -12,6 +12,7 @@ from typing import Any
 from assets.cluster import cluster_events
 from cdc_ops.adapters import Adapters
 from cdc_ops.cluster.connector_hold import resume_decision
+from cdc_ops.connector.backends import ConnectorError
 from cdc_ops.health.verdicts import cluster_down_alerts
 from cdc_ops.settings import Settings
 from cdc_ops.slot.reading import observe_slot
@@ -38,11 +39,16 @@ def cluster_availability_verdict(
         settings.alerts.runbook_base_url,
     )
     hold = adapters.cluster_controller.hold if decision.resume else None
+    resumed = False
     if hold is not None:
-        summary += f"; {hold.resume(state)}"
+        try:
+            summary += f"; {hold.resume(state)}"
+            resumed = True
+        except ConnectorError as exc:  # the worker does not answer: the next tick tries again
+            summary += f"; the connector could not be resumed yet ({exc})"
     elif decision.says:
         summary += f"; {decision.says}"
-    waiting = decision.resumed_at if hold is not None or not decision.resume else None
+    waiting = decision.resumed_at if resumed or not decision.resume else None
     memory = {"connector_resumed_at": waiting.isoformat() if waiting else None}
     return Verdict([*alerts, *decision.alerts], memory, cluster_events(state, now), summary)
 

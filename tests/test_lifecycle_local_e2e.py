@@ -136,7 +136,9 @@ def test_cluster_commands_stop_and_start_for_real(lifecycle_stack: Stack) -> Non
         assert out.returncode == 0, out.stderr
         return " ".join(out.stdout.split())
 
-    assert run("stop", "--reason", "maintenance") == "stop: stopped (was available)"
+    # this stack runs no Connect worker: the connector's stop fails, the cluster's goes on
+    stopped = run("stop", "--reason", "maintenance")
+    assert stopped.startswith("stop: stopped (was available) connector not stopped (RestError: ")
     assert not lifecycle_stack.running(postgres)
     assert run("stop") == "stop: already stopped (was stopped)"
     status = run("status", "-o", "json")

@@ -109,10 +109,18 @@ class ConnectorHold:
     """Stop the connector before the cluster, resume it after: the calls, recorded as tags on
     the cluster."""
 
-    def __init__(self, connector: ConnectorBackend, rds: Any, clock: Clock = utc_now) -> None:
-        self._connector = connector
+    def __init__(
+        self, connector: Callable[[], ConnectorBackend], rds: Any, clock: Clock = utc_now
+    ) -> None:
+        # built on first use: reading or acting on the cluster alone never needs the connector
+        # (nor its settings, which the auto-start and auto-stop Lambdas may not have)
+        self._connector_factory = connector
         self._rds = rds
         self._clock = clock
+
+    @property
+    def _connector(self) -> ConnectorBackend:
+        return self._connector_factory()
 
     def before_stop(self, state: ClusterState) -> str:
         """Stop the connector and wait until the worker shows it stopped; a worker that does
