@@ -43,7 +43,9 @@ class TaskStatus:
 @dataclass(frozen=True)
 class ConnectorStatus:
     name: str
-    state: str  # RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED, RESTARTING, or ABSENT
+    # Kafka Connect: RUNNING, PAUSED, STOPPED, FAILED, UNASSIGNED, RESTARTING; Confluent Cloud
+    # also PROVISIONING, DEGRADED, DELETED, NONE; ABSENT when there is no such connector
+    state: str
     tasks: list[TaskStatus] = field(default_factory=list)
     worker_id: str = ""
     trace: str = ""

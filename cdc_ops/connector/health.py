@@ -77,6 +77,9 @@ def connector_health(
         return HealthDecision(False, "connector is not configured", memory, [])
     if status.state in ("PAUSED", "STOPPED"):
         return HealthDecision(False, f"connector is {status.state} on purpose", memory, [])
+    if status.state == "PROVISIONING":
+        # Confluent Cloud is still creating it: a restart would only start that over
+        return HealthDecision(False, "connector is being provisioned", memory, [])
     trace = status.trace or next((t.trace for t in status.failed_tasks if t.trace), "")
     if memory.restarts >= max_restarts:
         alert = Alert(

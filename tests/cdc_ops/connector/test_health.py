@@ -105,6 +105,9 @@ def test_paused_and_absent_are_left_alone() -> None:
     assert not paused.restart and paused.alerts == []
     absent = connector_health(ConnectorStatus("c", "ABSENT"), HealthMemory(), NOW, 4, 3600)
     assert not absent.restart and absent.reason == "connector is not configured"
+    # Confluent Cloud's state while it creates a managed connector
+    new = connector_health(ConnectorStatus("c", "PROVISIONING"), HealthMemory(), NOW, 4, 3600)
+    assert (new.restart, new.alerts, new.reason) == (False, [], "connector is being provisioned")
 
 
 def test_stopped_on_purpose_restarts_nothing_pages_nothing_and_keeps_the_count() -> None:
