@@ -104,10 +104,12 @@ class ConfluentCloudStatements:
         return self._state(self._rest.request("POST", self._base, json=body).json())
 
     def stop(self, name: str) -> StatementState:
+        """updateSqlv1Statement: PUT the statement back with spec.stopped; it answers 202 with
+        no body, so what it is doing is read afterwards."""
         current = self._rest.request("GET", f"{self._base}/{name}").json()
-        current.setdefault("spec", {})["stopped"] = True
         # the PUT carries metadata.resource_version, so a concurrent change is refused (409)
-        return self._state(self._rest.request("PUT", f"{self._base}/{name}", json=current).json())
+        self._rest.request("PUT", f"{self._base}/{name}", json=stop_request(current))
+        return self.status(name)
 
     def delete(self, name: str) -> None:
         with contextlib.suppress(RestNotFound):
@@ -126,3 +128,21 @@ class ConfluentCloudStatements:
                     f"statement {name} not RUNNING after {timeout_s:.0f}s ({state.phase})"
                 )
             self._sleep(poll_s)
+
+
+# What the statements API marks readOnly (sql.v1.Statement, StatementObjectMeta,
+# sql.v1.StatementSpec): never sent back in an update.
+_READ_ONLY = ("api_version", "kind", "status", "result")
+_READ_ONLY_METADATA = ("self", "created_at", "updated_at", "uid")
+_READ_ONLY_SPEC = ("execution_mode",)
+
+
+def stop_request(current: dict[str, Any]) -> dict[str, Any]:
+    """The update body that stops a statement, from what GET answered (pure): the required
+    name, metadata.resource_version and spec.stopped, without the read-only fields."""
+    body = {k: v for k, v in current.items() if k not in _READ_ONLY}
+    metadata = current.get("metadata") or {}
+    body["metadata"] = {k: v for k, v in metadata.items() if k not in _READ_ONLY_METADATA}
+    spec = current.get("spec") or {}
+    body["spec"] = {k: v for k, v in spec.items() if k not in _READ_ONLY_SPEC} | {"stopped": True}
+    return body

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cdc_ops.errors import CdcOpsError
 from cdc_ops.filters.compiler import Compiled, Statement
 from cdc_ops.filters.files import compile_for
 from cdc_ops.flink.statements import (
     ABSENT,
     RUNNING,
     StatementBackend,
-    StatementError,
     StatementState,
 )
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec
@@ -109,8 +109,9 @@ def redeploy(
             elif change.action == "stop":
                 backend.stop(change.name)
                 report.deployed[change.name] = "STOPPED"
-        except StatementError as exc:
-            report.failed[change.name] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one statement failing must not end the plan
+            what = str(exc) if isinstance(exc, CdcOpsError) else f"{type(exc).__name__}: {exc}"
+            report.failed[change.name] = what
     return report
 
 

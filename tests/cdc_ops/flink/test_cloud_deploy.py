@@ -60,9 +60,7 @@ def test_a_changed_statement_becomes_a_new_version_from_the_old_offsets() -> Non
             ),
         )
     )
-    stopped = respx.put(f"{BASE}/{OLD}").mock(
-        return_value=httpx.Response(200, json=statement(OLD, "STOPPED", stopped=True))
-    )
+    stopped = respx.put(f"{BASE}/{OLD}").mock(return_value=httpx.Response(202))
 
     b = backend()
     assert b.names() == ["cdc-filter-car-created"]
@@ -92,7 +90,7 @@ def test_a_refused_version_leaves_the_running_one_alone() -> None:
     deleted = respx.route(method="DELETE", url__regex=rf"{BASE}/cdc-filter-car-created-\d+$").mock(
         return_value=httpx.Response(202)
     )
-    stopped = respx.put(f"{BASE}/{OLD}").mock(return_value=httpx.Response(200, json={}))
+    stopped = respx.put(f"{BASE}/{OLD}").mock(return_value=httpx.Response(202))
     with pytest.raises(StatementError, match="is FAILED"):
         backend().deploy("cdc-filter-car-created", [], "INSERT INTO broken")
     assert stopped.call_count == 0 and deleted.call_count == 1
@@ -108,3 +106,30 @@ def test_the_redeploy_plan_runs_against_confluent_cloud() -> None:
     respx.get(BASE, params={"page_size": "100"}).mock(return_value=listing(*running))
     report = redeploy(compiled, backend(), topics=None, partitions=3, dry_run=False)
     assert {c.action for c in report.changes} == {"unchanged"} and report.ok
+
+
+@respx.mock
+def test_one_statement_failing_any_way_does_not_end_the_plan() -> None:
+    """A failure that is not a StatementError (here an answer that is not JSON, as the stop's
+    202 once gave) is the statement's failure; the rest of the plan still runs."""
+    compiled = compile_filters(load_filters(FILTERS_FILE), Target.CONFLUENT)
+    broken = compiled.statements[0].name
+    respx.get(BASE, params={"page_size": "100"}).mock(return_value=listing())
+
+    def create(request: httpx.Request) -> httpx.Response:
+        name = json.loads(request.content)["name"]
+        if name.startswith(f"{broken}-"):
+            return httpx.Response(200, content=b"")  # no body where one is parsed
+        return httpx.Response(200, json=statement(name, "PENDING"))
+
+    respx.post(BASE).mock(side_effect=create)
+    respx.route(method="GET", url__regex=rf"{BASE}/cdc-filter-[a-z-]+-\d+$").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json=statement(request.url.path.rsplit("/", 1)[1], "RUNNING")
+        )
+    )
+    report = redeploy(compiled, backend(), topics=None, partitions=3, dry_run=False)
+    assert list(report.failed) == [broken]
+    assert report.failed[broken].startswith("JSONDecodeError: ")
+    others = {s.name for s in compiled.statements} - {broken}
+    assert report.deployed == dict.fromkeys(others, "RUNNING")

@@ -90,16 +90,37 @@ def test_wait_running_polls_until_running_or_fails_clearly() -> None:
 
 @respx.mock
 def test_stop_puts_the_statement_back_with_stopped_and_its_resource_version() -> None:
-    respx.get(f"{BASE}/s1").mock(return_value=httpx.Response(200, json=statement("s1", "RUNNING")))
+    """updateSqlv1Statement (flink-gateway/v1/api/openapi.yaml): 202 "A Statement is being
+    updated" with no body; the request requires name, metadata.resource_version and
+    spec.stopped, and readOnly fields are not sent back."""
+    live = statement("s1", "RUNNING") | {
+        "api_version": "sql/v1",
+        "kind": "Statement",
+        "organization_id": "org-1",
+        "environment_id": "env-1",
+        "result": {"results": {}},
+    }
+    live["metadata"] |= {"self": f"{BASE}/s1", "created_at": "2026-12-01T08:00:00Z", "uid": "u1"}
+    live["spec"]["execution_mode"] = "streaming"
+    respx.get(f"{BASE}/s1").mock(
+        side_effect=[
+            httpx.Response(200, json=live),
+            httpx.Response(200, json=statement("s1", "STOPPING", stopped=True)),
+        ]
+    )
     put = respx.put(f"{BASE}/s1").mock(
         side_effect=[
             httpx.Response(409, json={"errors": [{"detail": "resource version mismatch"}]}),
-            httpx.Response(200, json=statement("s1", "STOPPED", stopped=True)),
+            httpx.Response(202),  # no body, as documented
         ]
     )
-    assert cloud().stop("s1").phase == "STOPPED"
+    assert cloud().stop("s1").phase == "STOPPING"
     sent = json.loads(put.calls.last.request.content)
-    assert sent["spec"]["stopped"] is True and sent["metadata"]["resource_version"] == "7"
+    assert sent["spec"]["stopped"] is True and sent["metadata"] == {"resource_version": "7"}
+    assert sent["name"] == "s1" and sent["organization_id"] == "org-1"
+    for read_only in ("api_version", "kind", "status", "result"):
+        assert read_only not in sent
+    assert "execution_mode" not in sent["spec"]
 
 
 GW = "http://gateway.test:8083"
