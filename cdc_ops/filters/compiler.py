@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from cdc_ops.errors import CdcOpsError
-from cdc_ops.filters.model import JSON_FIELD, Condition, Filter, FilterFile, Operation, Operator
+from cdc_ops.filters.model import (
+    JSON_FIELD,
+    Condition,
+    Filter,
+    FilterFile,
+    Operation,
+    Operator,
+    has_control_characters,
+)
 
 RAW_COLUMNS = (
     ("id", "STRING"),
@@ -56,9 +65,11 @@ def literal(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
+        if not math.isfinite(value):  # repr gives nan/inf, which Flink reads as column names
+            raise CompileError(f"{value!r} is not a finite number")
         return repr(value)
     text = str(value)
-    if any(ord(ch) < 32 for ch in text):
+    if has_control_characters(text):
         raise CompileError(f"control characters are not allowed in a value: {text!r}")
     return "'" + text.replace("'", "''") + "'"
 
@@ -156,7 +167,9 @@ class Compiled:
         )
         parts = [header, self.source_ddl]
         for s in self.statements:
-            parts += [f"-- {s.name}: {s.filter.description or s.filter.name}", s.sink_ddl, s.insert]
+            # one comment line whatever the description holds (the model refuses newlines too)
+            about = " ".join((s.filter.description or s.filter.name).split())
+            parts += [f"-- {s.name}: {about}", s.sink_ddl, s.insert]
         return "\n\n".join(parts) + "\n"
 
 

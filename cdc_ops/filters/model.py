@@ -6,6 +6,7 @@ operator, an operation, a field) the allowed values.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -79,6 +80,18 @@ class Condition(_Strict):
             "event_data.eventBody.entities[0].entityType"
         )
 
+    @field_validator("value")
+    @classmethod
+    def _representable(cls, v: Scalar | list[Scalar] | None) -> Scalar | list[Scalar] | None:
+        # refused here, where the error names its place in the file, rather than by the
+        # compiler: every value must be one Flink SQL literal
+        for x in v if isinstance(v, list) else [v]:
+            if isinstance(x, float) and not math.isfinite(x):
+                raise ValueError(f"{x!r} is not a finite number (Flink SQL has no literal for it)")
+            if isinstance(x, str) and has_control_characters(x):
+                raise ValueError(f"control characters are not allowed in a value: {x!r}")
+        return v
+
     @model_validator(mode="after")
     def _value_fits_operator(self) -> Condition:
         op, v = self.operator, self.value
@@ -109,7 +122,11 @@ class Condition(_Strict):
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
 class Filter(_Strict):
@@ -129,6 +146,14 @@ class Filter(_Strict):
                 f"{v!r} is not a valid filter name: lowercase letters, digits and _, starting "
                 "with a letter, at most 63 characters"
             )
+        return v
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        # it is written into the generated SQL as a -- comment: a newline would end it
+        if has_control_characters(v):
+            raise ValueError(f"control characters (a newline, a tab) are not allowed: {v!r}")
         return v
 
     @field_validator("output_topic")

@@ -203,3 +203,50 @@ def test_python_evaluation_follows_sql_semantics() -> None:
     assert matches(amount.filters[0], record())
     assert not matches(amount.filters[0], record(event_data='{"eventBody": {}}'))
     assert not matches(amount.filters[0], record(event_data="not json"))
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        # a newline in the description would end the generated -- comment and start SQL
+        (
+            ONE.format(name="f", conditions="      - {field: id, operator: isNull}").replace(
+                "    outputTopic", '    description: "x\\nDROP TABLE t;"\n    outputTopic'
+            ),
+            "filters.yaml:4:18: filters[0].description: control characters",
+        ),
+        (
+            one("      - {field: event_type, operator: equals, value: .nan}"),
+            "filters.yaml:6:54: filters[0].conditions[0].value: nan is not a finite number",
+        ),
+        (
+            one("      - {field: event_type, operator: in, value: [1, .inf]}"),
+            "filters.yaml:6:43: filters[0].conditions[0].value: inf is not a finite number",
+        ),
+        (
+            one("      - {field: id, operator: greaterThan, value: -.inf}"),
+            "filters.yaml:6:51: filters[0].conditions[0].value: -inf is not a finite number",
+        ),
+        (
+            one('      - {field: event_type, operator: equals, value: "a\\tb"}'),
+            "filters.yaml:6:54: filters[0].conditions[0].value: control characters",
+        ),
+    ],
+)
+def test_hostile_filters_are_refused_at_their_place_in_the_file(text, place) -> None:
+    with pytest.raises(FiltersError) as raised:
+        parse_filters(text)
+    assert place in str(raised.value)
+
+
+def test_the_compiler_writes_no_bare_word_for_a_number_and_one_line_per_description() -> None:
+    for value in (float("nan"), float("inf"), float("-inf")):
+        with pytest.raises(CompileError, match="not a finite number"):
+            literal(value)
+    ff = parse_filters(
+        ONE.format(name="f", conditions="      - {field: id, operator: isNull}").replace(
+            "    outputTopic", "    description: 'loans; -- over 1000'\n    outputTopic"
+        )
+    )
+    script = compile_filters(ff, Target.APACHE_FLINK).script()
+    assert "\n-- cdc-filter-f: loans; -- over 1000\n" in script
