@@ -177,7 +177,8 @@ def _source_events(r: PipelineReading, settings: Settings, sel: _Selection) -> I
         yield from sel.observe(AURORA_CLUSTER, metadata)
         yield from sel.check(AURORA_CLUSTER, CLUSTER_CHECK, health)
     if parts.PROXY in r.errors or r.proxies:
-        health = _failed(r, parts.PROXY) or proxy_verdict(r.proxies, t)
+        why = on_purpose_reasons(r.cluster).get(parts.PROXY)
+        health = on_purpose(_failed(r, parts.PROXY) or proxy_verdict(r.proxies, t), why)
         metadata = proxy_metadata(r.proxies, t, at) if r.proxies else _error_metadata(health, at)
         yield from sel.observe(RDS_PROXY, metadata)
         yield from sel.check(RDS_PROXY, PROXY_CHECK, health)
@@ -228,9 +229,9 @@ def _group_events(r: PipelineReading, settings: Settings, sel: _Selection) -> It
 
 
 def _with_cluster(wanted: set[str]) -> set[str]:
-    """The slot's, connector's and groups' checks depend on whether cdc-ops stopped the cluster
-    on purpose: they are read with the cluster."""
-    if wanted & {parts.SLOT, parts.CONNECTOR, parts.GROUP}:
+    """The proxy's, slot's, connector's and groups' checks depend on whether cdc-ops stopped the
+    cluster on purpose: they are read with the cluster."""
+    if wanted & {parts.PROXY, parts.SLOT, parts.CONNECTOR, parts.GROUP}:
         return wanted | {parts.CLUSTER}
     return wanted
 

@@ -11,6 +11,7 @@ from dagster import AssetCheckSpec, AssetObservation, AssetSpec, MetadataValue
 from assets.health import check_evaluation, number, observed_at
 from assets.keys import AURORA_CLUSTER, PROXY_CHECK, RDS_PROXY
 from cdc_ops.health.verdicts import Health, proxy_health
+from cdc_ops.health.verdicts import on_purpose as on_purpose_health
 from cdc_ops.proxy.saturation import ProxyFigures
 from cdc_ops.settings import Thresholds
 
@@ -62,9 +63,16 @@ def proxy_metadata(
 
 
 def proxy_events(
-    figures: list[ProxyFigures], t: Thresholds, at: datetime, series: list[dict]
+    figures: list[ProxyFigures],
+    t: Thresholds,
+    at: datetime,
+    series: list[dict],
+    on_purpose: str | None = None,
 ) -> list:
+    """The observation and its check; `on_purpose`: why clients wait (cdc-ops stopped the
+    cluster), so the check warns with that instead of failing."""
+    health = on_purpose_health(proxy_verdict(figures, t), on_purpose)
     return [
         AssetObservation(asset_key=RDS_PROXY, metadata=proxy_metadata(figures, t, at, series)),
-        check_evaluation(RDS_PROXY, PROXY_CHECK, proxy_verdict(figures, t)),
+        check_evaluation(RDS_PROXY, PROXY_CHECK, health),
     ]

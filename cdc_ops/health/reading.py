@@ -143,7 +143,8 @@ def on_purpose_reasons(cluster: ClusterState | None) -> dict[str, str]:
     cluster to be back, the connector."""
     stopped = stopped_on_purpose(cluster)
     if stopped:
-        return {SLOT: stopped, CONNECTOR: stopped, GROUP: stopped}
+        # the proxy too: its clients wait for the database cdc-ops stopped
+        return {PROXY: stopped, SLOT: stopped, CONNECTOR: stopped, GROUP: stopped}
     held = held_on_purpose(cluster)
     return {CONNECTOR: held} if held else {}
 

@@ -70,6 +70,28 @@ def stopped_on_purpose(state: ClusterState | None) -> str | None:
     )
 
 
+# how long after cdc-ops started the cluster the proxy's queue still counts as the stop's
+PROXY_START_GRACE_S = 60.0
+
+
+def proxy_waits_on_purpose(state: ClusterState | None, now: datetime) -> str | None:
+    """Why clients waiting at the proxy are the stop's doing, not saturation: the cluster is
+    stopped on purpose, or cdc-ops started it less than a minute ago (clients queued while it
+    was stopped are still being served)."""
+    stopped = stopped_on_purpose(state)
+    if stopped is not None:
+        return stopped
+    if state is None or state.last_action is None or state.last_action.action != "start":
+        return None
+    at = state.last_action.at
+    if (now - at).total_seconds() >= PROXY_START_GRACE_S:
+        return None
+    return (
+        f"cluster {state.cluster_id} was started by cdc-ops at"
+        f" {at.isoformat(timespec='seconds')}: clients queued while it was stopped"
+    )
+
+
 def on_purpose(health: Health, why: str | None) -> Health:
     """A part that is down because cdc-ops stopped the cluster on purpose: it is not shown
     healthy (it is not running), but it warns instead of paging, and says why."""

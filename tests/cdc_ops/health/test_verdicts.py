@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cdc_ops.cluster.state import (
     TAG_CONNECTOR_ACTION,
@@ -22,6 +22,7 @@ from cdc_ops.health.verdicts import (
     connector_health,
     connector_lag_health,
     group_health,
+    proxy_waits_on_purpose,
     slot_checks,
     slot_health,
     statement_health,
@@ -187,3 +188,13 @@ def test_lag_behind_source_against_its_limit() -> None:
     assert lag(-1) == ("no events", True, True)
     assert lag(5000) == ("lagging", False, False)
     assert lag(None, ms_behind_source="not published") == ("unavailable", False, False)
+
+
+def test_clients_waiting_for_a_database_cdc_ops_stopped_page_nobody() -> None:
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # the recorded action's time
+    assert "stopped on purpose by cdc-ops" in proxy_waits_on_purpose(cluster("stopped", "stop"), at)
+    just_started = proxy_waits_on_purpose(cluster("available", "start"), at + timedelta(seconds=30))
+    assert just_started is not None and "clients queued while it was stopped" in just_started
+    assert proxy_waits_on_purpose(cluster("available", "start"), at + timedelta(seconds=61)) is None
+    assert proxy_waits_on_purpose(cluster("stopped"), at) is None  # by hand: it pages
+    assert proxy_waits_on_purpose(None, at) is None
