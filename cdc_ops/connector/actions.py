@@ -118,6 +118,23 @@ def _reached(status: ConnectorStatus, goal: str) -> bool:
     return status.healthy if goal == RUNNING else status.state == goal
 
 
+def _poll(
+    backend: ConnectorBackend,
+    done: Callable[[ConnectorStatus], bool],
+    timeout_s: float,
+    every_s: float,
+    sleep: Callable[[float], None],
+    monotonic: Callable[[], float],
+) -> ConnectorStatus:
+    """Read the status until `done` says so or the time is up; the last status either way."""
+    deadline = monotonic() + timeout_s
+    status = backend.status()
+    while not done(status) and monotonic() < deadline:
+        sleep(every_s)
+        status = backend.status()
+    return status
+
+
 def wait_for(
     backend: ConnectorBackend,
     goal: str,
@@ -125,13 +142,8 @@ def wait_for(
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> ConnectorStatus:
-    """Poll the status until it shows `goal` or the time is up; the last status either way."""
-    deadline = monotonic() + timeout_s
-    status = backend.status()
-    while not _reached(status, goal) and monotonic() < deadline:
-        sleep(0.5)
-        status = backend.status()
-    return status
+    """Poll until the status shows `goal` or the time is up."""
+    return _poll(backend, lambda s: _reached(s, goal), timeout_s, 0.5, sleep, monotonic)
 
 
 RESTART_SEEN_S = 10.0
@@ -144,12 +156,7 @@ def wait_for_change(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> ConnectorStatus:
     """Poll until the connector is no longer healthy (a restart under way) or the time is up."""
-    deadline = monotonic() + timeout_s
-    status = backend.status()
-    while status.healthy and monotonic() < deadline:
-        sleep(0.2)
-        status = backend.status()
-    return status
+    return _poll(backend, lambda s: not s.healthy, timeout_s, 0.2, sleep, monotonic)
 
 
 def perform(
