@@ -31,7 +31,7 @@ mutation($params: ExecutionParams!) {
 RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status tags { key value } } } }"
 CHECK = """
 query($key: AssetKeyInput!, $name: String!) {
-  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 1) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 5) {
     runId status evaluation { description severity }
   }
 }"""
@@ -127,7 +127,8 @@ class DagsterUi:
             time.sleep(1)
 
     def checks(self) -> dict[tuple[str, str], dict | None]:
-        """(asset key, check name) -> the latest execution of every check but freshness."""
+        """(asset key, check name) -> the latest evaluated execution of every check but
+        freshness (one a concurrent run has just planned has no evaluation yet)."""
         out = {}
         for node in self.query(CHECKS)["assetNodes"]:
             path = node["assetKey"]["path"]
@@ -135,8 +136,8 @@ class DagsterUi:
                 if check["name"] == "freshness_check":
                     continue
                 runs = self.query(CHECK, key={"path": path}, name=check["name"])
-                latest = runs["assetCheckExecutions"]
-                out[("/".join(path), check["name"])] = latest[0] if latest else None
+                evaluated = [e for e in runs["assetCheckExecutions"] if e["evaluation"]]
+                out[("/".join(path), check["name"])] = evaluated[0] if evaluated else None
         return out
 
     def pipeline_health_table(self) -> list[dict[str, Any]]:

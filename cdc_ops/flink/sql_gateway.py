@@ -217,7 +217,7 @@ class SqlGatewayStatements:
         if phase in ("FAILED", "FAILING"):
             cause = self._exception(job["jid"])
             detail = f"{detail}: {cause}" if cause else detail
-        return StatementState(name, phase, detail, sql)
+        return StatementState(name, phase, detail, sql, job_id=job["jid"])
 
     def _planned(self, session: str, ddl: list[str], insert: str) -> str | None:
         """The tables created in the session, then Flink's planner on the INSERT: None, or

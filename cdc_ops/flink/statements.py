@@ -30,6 +30,7 @@ class StatementState:
     detail: str = ""
     sql: str = ""
     offsets: dict[str, str] = field(default_factory=dict)
+    job_id: str = ""  # the Flink job that runs it, where the runner has one (SQL Gateway)
 
 
 class StatementBackend(Protocol):
