@@ -189,6 +189,10 @@ class Thresholds(_Section):
     # how far the connector's last event was behind the source (Debezium's
     # MilliSecondsBehindSource) before its lag check fails
     connector_lag_warn_ms: int = Field(60_000, ge=0)
+    # a canary slower than this from the producer API to its route's filtered topic warns
+    pipeline_latency_warn_ms: int = Field(5_000, ge=0)
+    # a statement's job whose busiest task is backpressured more than this share of the time
+    statement_backpressure_warn_ratio: float = Field(0.5, gt=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -373,6 +377,8 @@ class Flink(_Section):
     backend: Literal["confluent_cloud", "sql_gateway"] | None = None
     target: Literal["apache-flink", "confluent", "confluent-no-op"] | None = None
     start_timeout_s: float = Field(180.0, gt=0)
+    # backend sql_gateway: how long a replaced statement's job may take to stop with a savepoint
+    savepoint_timeout_s: float = Field(60.0, gt=0)
     # backend sql_gateway: the gateway's REST API, and the JobManager's (job state, stop)
     gateway_url: str | None = None
     jobmanager_url: str | None = None
@@ -387,6 +393,16 @@ class Flink(_Section):
     confluent_database: str | None = None
     confluent_api_key: SecretStr | None = None
     confluent_api_secret: SecretStr | None = None
+
+
+class Canary(_Section):
+    """One synthetic event per route, timed from the producer API to its filtered topic."""
+
+    # default: on in the local stack, off in aws until set
+    enabled: bool | None = None
+    interval_minutes: int = Field(5, ge=1, le=60)
+    # how long a canary may take to reach its filtered topic before its route counts it dropped
+    timeout_s: float = Field(30.0, gt=0)
 
 
 class ProxyMonitor(_Section):
@@ -449,6 +465,7 @@ class Settings(BaseSettings):
     connector: Connector = Field(default_factory=Connector)
     flink: Flink = Field(default_factory=Flink)
     consumers: Consumers = Field(default_factory=Consumers)
+    canary: Canary = Field(default_factory=Canary)
 
     @classmethod
     def settings_customise_sources(
@@ -463,6 +480,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_endpoints(self) -> Settings:
+        if self.canary.enabled is None:
+            self.canary.enabled = self.env is Environment.LOCAL
         if self.env is Environment.LOCAL:
             host, ports = self.local.host, self.local.ports
             self.database.cluster_host = self.database.cluster_host or host
