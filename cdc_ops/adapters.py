@@ -24,12 +24,14 @@ from cdc_ops.settings import Environment, Settings
 # pays only for what it uses (boto3 for the auto-stop, nothing of httpx or confluent-kafka).
 if TYPE_CHECKING:
     from cdc_ops.alerts.delivery import Alerter, Destination
+    from cdc_ops.canary.api import CanaryProducerApi
     from cdc_ops.cluster.activity import ApiActivityReader
     from cdc_ops.cluster.auto_stop import Policy
     from cdc_ops.cluster.control import ClusterController
     from cdc_ops.cluster.state import ClusterObserver
     from cdc_ops.connector.backends import ConnectorBackend
     from cdc_ops.connector.metrics import ConnectorMetricsReader
+    from cdc_ops.flink.runtime import StatementRuntimeReader
     from cdc_ops.flink.statements import StatementBackend
     from cdc_ops.kafka.topics import TopicAdmin
     from cdc_ops.producer.autostart import AutoStarter
@@ -251,6 +253,30 @@ class Adapters:
             )  # type: ignore[arg-type]
             return CloudStatementBackend(statements, start_timeout_s=f.start_timeout_s)
         raise StatementError(f"flink.backend={f.backend!r} is not a statements backend")
+
+    @cached_property
+    def statement_runtime(self) -> StatementRuntimeReader:
+        """What each statement's job is doing: the JobManager's REST API beside the SQL Gateway;
+        Confluent Cloud's statements API publishes no such figures."""
+        from cdc_ops.flink import runtime
+
+        f = self.settings.flink
+        if f.backend == "sql_gateway" and f.jobmanager_url:
+            return runtime.JobManagerRuntime(f.jobmanager_url)
+        return runtime.NoRuntime(f"flink.backend={f.backend} publishes no job runtime")
+
+    @cached_property
+    def canary_api(self) -> CanaryProducerApi:
+        """Where the canary sends its events: the producer API over HTTP when its URL is set,
+        else (locally) the producer API's handler, called in this process."""
+        from cdc_ops.canary import api
+
+        url = self.settings.canary.api_url
+        if url:
+            return api.HttpProducerApi(url)
+        if self.local:
+            return api.InProcessProducerApi(self.settings)
+        raise SettingsError("canary.enabled in aws needs canary.api_url (the producer API's URL)")
 
     def topic_admin(self, timeout_s: float | None = None) -> TopicAdmin:
         from cdc_ops.kafka.topics import TopicAdmin  # confluent-kafka: not in the Lambda zips

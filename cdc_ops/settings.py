@@ -400,6 +400,9 @@ class Canary(_Section):
 
     # default: on in the local stack, off in aws until set
     enabled: bool | None = None
+    # the producer API's base URL (API Gateway's stage URL in aws, or `cdc-ops api serve`);
+    # unset locally, the canary calls the producer API's handler in this process
+    api_url: str | None = None
     interval_minutes: int = Field(5, ge=1, le=60)
     # how long a canary may take to reach its filtered topic before its route counts it dropped
     timeout_s: float = Field(30.0, gt=0)

@@ -9,10 +9,13 @@ flink/cloud_deploy.py) and the open-source SQL Gateway with its session cluster
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cdc_ops.clients.rest import RestError
 from cdc_ops.states import ABSENT_PHASE
+
+if TYPE_CHECKING:
+    from cdc_ops.flink.runtime import StatementRuntime
 
 ABSENT = ABSENT_PHASE  # a statement that does not exist, in Flink's upper case
 RUNNING = "RUNNING"
@@ -31,6 +34,8 @@ class StatementState:
     sql: str = ""
     offsets: dict[str, str] = field(default_factory=dict)
     job_id: str = ""  # the Flink job that runs it, where the runner has one (SQL Gateway)
+    # what the job is doing (records, backpressure, checkpoints, its last exception), when read
+    runtime: StatementRuntime | None = None
 
 
 class StatementBackend(Protocol):
