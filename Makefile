@@ -23,6 +23,7 @@ bench: setup
 	.venv/bin/python bench/auto_stop_savings.py
 	.venv/bin/python bench/sensor_tick.py
 	.venv/bin/python bench/cdc_latency.py
+	.venv/bin/python bench/pipeline_latency.py
 	.venv/bin/python bench/filters.py
 	.venv/bin/python bench/observe_pipeline.py
 	.venv/bin/python bench/settings_reads.py
