@@ -9,11 +9,21 @@ A statement is a job named after it (`pipeline.name`). Its SQL travels with the 
 parameters, so what runs can be compared with what should run by asking the cluster alone (the
 gateway keeps nothing across restarts), and only jobs carrying that mark are ever stopped.
 
-Replacing a statement starts the new job first and cancels the old one only once every task of
-the new one runs. Both read the raw topic with the statement's consumer group, whose offsets the
-job commits at each checkpoint: the new job starts at the old one's last committed position, so
-an event is never lost; the ones the old job read after that are written twice (at least once).
-A statement Flink rejects, or one that does not reach RUNNING, leaves the old job running.
+Replacing a running statement goes through a savepoint, so no event is lost or written twice:
+Flink's planner checks the new statement first (one it rejects leaves the old job untouched);
+the old job is stopped with a savepoint (no drain: its sink flushes at the savepoint's barrier and
+its source reads nothing after it); the new job starts from that savepoint, its Kafka source at
+exactly the savepoint's offsets. If the new job does not run (or Flink cannot map the savepoint's
+state onto it), it is cancelled and the old statement, read from its job's parameters, starts
+again from the same savepoint; the deploy then fails with Flink's own error. A stop with a
+savepoint that fails leaves the old job running (Flink resumes it), and the deploy fails.
+
+The savepoint's offsets are not committed to the consumer group (the group keeps those of the
+last checkpoint), so the state, not the group, carries the position: the restore is strict
+(`ignore-unclaimed-state` false) and the savepoint stays cdc-ops' (`NO_CLAIM`) for the rollback.
+An old job that does not run (failing, or waiting for slots) cannot take a savepoint: the new one
+starts beside it at the group's offsets and the old one is cancelled once the new runs (at least
+once: what the old read after its last checkpoint is written twice).
 """
 
 from __future__ import annotations
@@ -70,6 +80,15 @@ def flink_cause(body: str) -> str:
     return " | ".join(lines)[:1000] or body[:1000]
 
 
+def trace_cause(trace: str) -> str:
+    """The useful line of a Java stack trace: its innermost `Caused by:`, else its first line."""
+    causes = [
+        ln.split("Caused by:", 1)[1].strip() for ln in trace.splitlines() if "Caused by:" in ln
+    ]
+    first = next((ln.strip() for ln in trace.splitlines() if ln.strip()), "")
+    return (causes[-1] if causes else first)[:1000]
+
+
 def phase_of(job: dict[str, Any]) -> tuple[str, str]:
     """A JobManager job (from /jobs/overview) as a statement phase and a detail line. A job is
     RUNNING only when every task runs: a job without a free slot says RUNNING at job level."""
@@ -100,6 +119,7 @@ class SqlGatewayStatements:
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         start_timeout_s: float = 120,
+        savepoint_timeout_s: float = 60,
         **retry: Any,
     ) -> None:
         self._gateway = gateway_url.rstrip("/")
@@ -108,6 +128,7 @@ class SqlGatewayStatements:
         self._rest = RetryingRest(self._http, sleep=sleep, **retry)
         self._sleep = sleep
         self._timeout = start_timeout_s
+        self._savepoint_timeout = savepoint_timeout_s
         self._params: dict[str, dict[str, str]] = {}  # job id -> its global job parameters
 
     # -- the gateway: sessions and operations -------------------------------------------------
@@ -183,7 +204,7 @@ class SqlGatewayStatements:
             return ""
         entries = (body.get("exceptionHistory") or {}).get("entries") or []
         text = entries[0].get("stacktrace", "") if entries else body.get("root-exception", "")
-        return flink_cause(json.dumps({"errors": [text]})) if text else ""
+        return trace_cause(text) if text else ""
 
     def _cancel(self, jid: str) -> None:
         self._rest.request("PATCH", f"{self._jobmanager}/jobs/{jid}?mode=cancel")
@@ -249,57 +270,179 @@ class SqlGatewayStatements:
             self.close_session(session)
 
     def deploy(self, name: str, ddl: list[str], insert: str) -> StatementState:
-        """Start the statement's new job; cancel the old one once every task of the new runs.
-        Validated and submitted in one session: its tables are created once."""
-        old = [j["jid"] for j in self._ours(name) if j["state"] not in TERMINAL]
+        """Deploy the statement: Flink's planner first; then, if its job runs, replace it through
+        a savepoint (see the module's docstring), else start the new job and cancel the old one
+        once the new runs. Validated and submitted in one session: its tables are created once."""
+        live = [j for j in self._ours(name) if j["state"] not in TERMINAL]
+        running = [j["jid"] for j in live if phase_of(j)[0] == RUNNING]
         session = self.open_session()
         try:
             error = self._planned(session, ddl, insert)
             if error:
                 raise StatementError(f"{name}: Flink rejected the statement: {error}")
-            try:
-                self.execute(session, f"SET 'pipeline.name' = '{_quote(name)}'")
-                params = f"{STATEMENT_PARAM}:{name},{SQL_PARAM}:{encode_sql(ddl, insert)}"
-                self.execute(session, f"SET 'pipeline.global-job-parameters' = '{_quote(params)}'")
-                page = self.execute(session, _strip(insert))
-            except StatementError as exc:
-                raise StatementError(f"{name}: the gateway refused the statement: {exc}") from exc
+            if running:
+                return self._replace(session, name, ddl, insert, running[0], live)
+            jid = self._submit(session, name, ddl, insert)
         finally:
             self.close_session(session)
-        jid = page.get("jobID") or next(iter(self.rows(page)), [""])[0]
-        if not jid:
-            raise StatementError(f"{name}: the gateway submitted no job ({page})")
         try:
-            self._wait_running(name, jid)
-        except StatementError:
+            self._wait_running(jid)
+        except StatementError as exc:
             self._cancel(jid)
-            raise
+            raise StatementError(f"{name}: {exc}; the previous one keeps running") from exc
+        old = [j["jid"] for j in live]
         for previous in old:
             self._cancel(previous)
         self._wait_terminal(old)
         return self.status(name)
 
-    def _wait_running(self, name: str, jid: str) -> None:
+    def _replace(
+        self,
+        session: str,
+        name: str,
+        ddl: list[str],
+        insert: str,
+        old: str,
+        live: list[dict[str, Any]],
+    ) -> StatementState:
+        previous = decode_sql(self._job_params(old).get(SQL_PARAM, ""))  # read before it stops
+        savepoint = self._stop_with_savepoint(name, old)
+        others = [j["jid"] for j in live if j["jid"] != old]  # strays beside it write twice
+        for jid in others:
+            self._cancel(jid)
+        self._wait_terminal([old, *others])
+        jid = ""
+        try:
+            jid = self._submit(session, name, ddl, insert, savepoint)
+            self._wait_running(jid, checkpointed=True)
+        except StatementError as exc:
+            if jid:
+                self._cancel(jid)
+                self._wait_terminal([jid])
+            raise self._restored(name, previous, savepoint, exc) from exc
+        return self.status(name)
+
+    def _restored(
+        self, name: str, previous: dict[str, Any], savepoint: str, failure: StatementError
+    ) -> StatementError:
+        """The old statement started again from the savepoint; the error to raise."""
+        what = f"{name}: the new version did not run: {failure}"
+        if not previous.get("insert"):
+            return StatementError(f"{what}; the previous version's SQL is unknown: not restored")
+        session = self.open_session()
+        try:
+            for statement in previous.get("ddl", []):
+                self.execute(session, _strip(statement))
+            jid = self._submit(session, name, previous["ddl"], previous["insert"], savepoint)
+            self._wait_running(jid)
+        except StatementError as exc:
+            return StatementError(
+                f"{what}; restoring the previous version from savepoint {savepoint} failed"
+                f" too: {exc}"
+            )
+        finally:
+            self.close_session(session)
+        return StatementError(
+            f"{what}; the previous version was restored from savepoint {savepoint} (job {jid})"
+        )
+
+    def _submit(
+        self, session: str, name: str, ddl: list[str], insert: str, savepoint: str | None = None
+    ) -> str:
+        """Submit the INSERT as a job named and marked as the statement's (from `savepoint`,
+        strictly, when given); its job id. Its savepoints give up after savepoint_timeout_s:
+        a stop with a savepoint is a checkpoint, bounded by the job's checkpoint timeout, and
+        Flink then keeps the job running."""
+        params = f"{STATEMENT_PARAM}:{name},{SQL_PARAM}:{encode_sql(ddl, insert)}"
+        options = {
+            "pipeline.name": name,
+            "pipeline.global-job-parameters": params,
+            "execution.checkpointing.timeout": f"{int(self._savepoint_timeout * 1000)} ms",
+        }
+        if savepoint:
+            options |= {
+                "execution.state-recovery.path": savepoint,
+                # the savepoint stays ours: the rollback restores from it again
+                "execution.state-recovery.claim-mode": "NO_CLAIM",
+                # state Flink cannot map (a changed plan shape) fails the job, never dropped:
+                # a source without its state would start at the group's older offsets
+                "execution.state-recovery.ignore-unclaimed-state": "false",
+            }
+        try:
+            for key, value in options.items():
+                self.execute(session, f"SET '{key}' = '{_quote(value)}'")
+            page = self.execute(session, _strip(insert))
+        except StatementError as exc:
+            raise StatementError(f"the gateway refused the statement: {exc}") from exc
+        jid = page.get("jobID") or next(iter(self.rows(page)), [""])[0]
+        if not jid:
+            raise StatementError(f"the gateway submitted no job ({page})")
+        return jid
+
+    def _stop_with_savepoint(self, name: str, jid: str) -> str:
+        """Stop the job with a savepoint (no drain); the savepoint's location. When it fails,
+        Flink keeps the job running, and this raises."""
+        url = f"{self._jobmanager}/jobs/{jid}"
+        try:
+            # sent once: a retried stop would trigger a second savepoint
+            answer = self._http.post(f"{url}/stop", json={"drain": False})
+            answer.raise_for_status()
+            request = answer.json()["request-id"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            raise StatementError(
+                f"{name}: the JobManager did not take the stop with a savepoint of job {jid}:"
+                f" {exc}; the job keeps running"
+            ) from exc
+        # Flink gives the savepoint up after the job's checkpoint timeout (savepoint_timeout_s
+        # for jobs cdc-ops submitted); waited for a little longer to see that answer
+        deadline = time.monotonic() + self._savepoint_timeout + 10
+        while True:
+            body = self._rest.request("GET", f"{url}/savepoints/{request}").json()
+            if (body.get("status") or {}).get("id") == "COMPLETED":
+                operation = body.get("operation") or {}
+                if operation.get("location"):
+                    return operation["location"]
+                trace = (operation.get("failure-cause") or {}).get("stack-trace", str(operation))
+                cause = trace_cause(trace)
+                raise StatementError(
+                    f"{name}: the stop with a savepoint of job {jid} failed: {cause};"
+                    " the job keeps running"
+                )
+            if time.monotonic() > deadline:
+                raise StatementError(
+                    f"{name}: the savepoint of job {jid} did not complete in"
+                    f" {self._savepoint_timeout:.0f}s; the job keeps running unless Flink"
+                    " completes it later (then the statement stops: deploy it again)"
+                )
+            self._sleep(0.2)
+
+    def _wait_running(self, jid: str, checkpointed: bool = False) -> None:
+        """Until every task of the job runs (and, `checkpointed`, it has completed a checkpoint
+        of its own: its source and sink have worked, and it no longer needs the savepoint)."""
         deadline = time.monotonic() + self._timeout
         while True:
             job = next((j for j in self._jobs() if j["jid"] == jid), None)
             phase, detail = phase_of(job) if job else ("PENDING", f"job {jid} not listed yet")
-            if phase == RUNNING:
+            if phase == RUNNING and (not checkpointed or self._checkpoints(jid) > 0):
                 return
             if phase in ("FAILED", "FAILING", "STOPPED"):
                 cause = self._exception(jid)
-                raise StatementError(
-                    f"{name}: the new job did not reach RUNNING ({detail}): {cause};"
-                    " the previous one keeps running"
-                )
+                raise StatementError(f"the new job did not reach RUNNING ({detail}): {cause}")
             if time.monotonic() > deadline:
+                waited = "a checkpoint" if phase == RUNNING else "RUNNING"
                 raise StatementError(
-                    f"{name}: the new job did not reach RUNNING in {self._timeout:.0f}s"
-                    f" ({detail}); the previous one keeps running"
+                    f"the new job did not reach {waited} in {self._timeout:.0f}s ({detail})"
                 )
             self._sleep(0.2)
 
+    def _checkpoints(self, jid: str) -> int:
+        body = self._rest.request("GET", f"{self._jobmanager}/jobs/{jid}/checkpoints").json()
+        return int((body.get("counts") or {}).get("completed", 0))
+
     def stop(self, name: str) -> None:
+        """A removed filter's job is cancelled, not stopped with a savepoint: nothing would
+        restore from it (a filter added back is created at its group's offsets), and a cancel
+        works in any job state."""
         live = [j["jid"] for j in self._ours(name) if j["state"] not in TERMINAL]
         for jid in live:
             self._cancel(jid)

@@ -184,8 +184,8 @@ def test_deploy_submits_named_marked_sql_and_waits_for_every_task() -> None:
         "resultKind": "SUCCESS_WITH_CONTENT",
         "results": {"data": [{"kind": "INSERT", "fields": ["3f1c0aa0job"]}]},
     }
-    # one session: DDL, EXPLAIN, SET name, SET parameters, INSERT
-    submitted = _operations("sess-1", [OK_PAGE, OK_PAGE, OK_PAGE, OK_PAGE, insert_page])
+    # one session: DDL, EXPLAIN, SET name, SET parameters, SET checkpoint timeout, INSERT
+    submitted = _operations("sess-1", [OK_PAGE] * 5 + [insert_page])
     overview = respx.get(f"{JM}/jobs/overview").mock(
         side_effect=[
             httpx.Response(200, json={"jobs": []}),  # no old job
@@ -220,7 +220,10 @@ def test_deploy_submits_named_marked_sql_and_waits_for_every_task() -> None:
     assert sent[3].startswith(
         "SET 'pipeline.global-job-parameters' = 'cdc-ops.statement:cdc-filter-x,"
     )
-    assert sent[4] == "INSERT INTO `a` SELECT 1"
+    # a first deploy restores from nothing; its savepoints are bounded by the checkpoint timeout
+    assert sent[4] == "SET 'execution.checkpointing.timeout' = '60000 ms'"
+    assert sent[5] == "INSERT INTO `a` SELECT 1"
+    assert not any("state-recovery" in statement for statement in sent)
     assert overview.call_count == 4
 
 
@@ -312,3 +315,192 @@ def test_regex_literals_are_found_inside_nested_calls() -> None:
     )
     assert regex_literals(sql) == ["^Lo'an[0-9]+$", "[a-z]{2}(q)"]
     assert regex_literals("WHERE `a` = 'REGEXP('") == []
+
+
+class FakeFlink:
+    """The SQL Gateway and the JobManager as one httpx transport, with just the state a
+    replacement touches: jobs, their parameters, savepoints. `new_job` says what the next INSERT
+    does ("runs", "fails" or "refused": Flink cannot map the savepoint's state onto it);
+    `savepoint` what a stop with a savepoint does ("completes" or "fails")."""
+
+    FAILURE = (
+        "org.apache.flink.runtime.JobException: Recovery is suppressed\n\tat org.apache...\n"
+        "Caused by: org.apache.flink.kafka.shaded.org.apache.kafka.common.KafkaException:"
+        " The transaction timeout is larger than the maximum value allowed by the broker\n\tat x"
+    )
+
+    def __init__(self, new_job: list[str], savepoint: str = "completes", reject: bool = False):
+        self.new_job, self.savepoint, self.reject = list(new_job), savepoint, reject
+        self.jobs: dict[str, dict] = {}
+        self.params: dict[str, dict[str, str]] = {}
+        self.restored_from: dict[str, str | None] = {}
+        self.sets: dict[str, dict[str, str]] = {}  # session -> its SET options
+        self.ops: dict[str, tuple[str, dict | str]] = {}  # op -> (status, page or error)
+        self.log: list[str] = []  # what was done, in order
+
+    def running_job(self, name: str, ddl: list[str], insert: str) -> str:
+        return self._job(name, {STATEMENT_PARAM: name, SQL_PARAM: encode_sql(ddl, insert)}, None)
+
+    def _job(self, name: str, params: dict[str, str], restored: str | None) -> str:
+        jid = f"job-{len(self.jobs) + 1}"
+        self.jobs[jid] = _job(jid, name, "RUNNING", start=len(self.jobs) + 1)
+        self.params[jid], self.restored_from[jid] = params, restored
+        return jid
+
+    def live(self) -> dict[str, str]:
+        return {j["jid"]: j["state"] for j in self.jobs.values() if j["state"] == "RUNNING"}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        if path == "/v1/sessions" and method == "POST":
+            session = f"s{len(self.sets) + 1}"
+            self.sets[session] = {}
+            return httpx.Response(200, json={"sessionHandle": session})
+        if path.startswith("/v1/sessions/") and method == "DELETE":
+            return httpx.Response(200, json={"status": "CLOSED"})
+        if path.endswith("/statements"):
+            return self._statement(path.split("/")[3], json.loads(request.content)["statement"])
+        if "/operations/" in path:
+            status, page = self.ops[path.split("/")[5]]
+            if path.endswith("/status"):
+                return httpx.Response(200, json={"status": status})
+            if status == "ERROR":
+                return httpx.Response(500, json={"errors": ["Internal server error.", page]})
+            return httpx.Response(200, json=page)
+        return self._jobmanager(method, path, request)
+
+    def _statement(self, session: str, sql: str) -> httpx.Response:
+        op = f"op-{len(self.ops)}"
+        self.ops[op] = ("FINISHED", OK_PAGE)
+        if sql.startswith("SET '"):
+            key, value = sql[len("SET '") :].split("' = '", 1)
+            self.sets[session][key] = value[:-1].replace("''", "'")
+        elif sql.startswith("EXPLAIN"):
+            self.log.append("explain")
+            if self.reject:
+                self.ops[op] = ("ERROR", "Caused by: SqlValidatorException: Column 'colour'")
+        elif sql.startswith("INSERT"):
+            options = self.sets[session]
+            restored = options.get("execution.state-recovery.path")
+            self.log.append(f"insert from {restored}")
+            behaviour = self.new_job.pop(0)
+            if behaviour == "refused":
+                self.ops[op] = (
+                    "ERROR",
+                    "Caused by: java.lang.IllegalStateException: Failed to rollback to"
+                    " checkpoint/savepoint. Cannot map checkpoint/savepoint state for operator",
+                )
+            else:
+                params = dict(
+                    p.split(":", 1) for p in options["pipeline.global-job-parameters"].split(",")
+                )
+                jid = self._job(options["pipeline.name"], params, restored)
+                if behaviour == "fails":
+                    self.jobs[jid]["state"] = "RESTARTING"
+                self.ops[op] = ("FINISHED", {"resultType": "PAYLOAD", "jobID": jid})
+        return httpx.Response(200, json={"operationHandle": op})
+
+    def _jobmanager(self, method: str, path: str, request: httpx.Request) -> httpx.Response:
+        if path == "/jobs/overview":
+            return httpx.Response(200, json={"jobs": list(self.jobs.values())})
+        jid = path.split("/")[2]
+        job = self.jobs[jid]
+        if path.endswith("/config"):
+            return httpx.Response(200, json={"execution-config": {"user-config": self.params[jid]}})
+        if path.endswith("/stop"):
+            assert json.loads(request.content) == {"drain": False}
+            self.log.append(f"stop {jid}")
+            return httpx.Response(202, json={"request-id": "r-1"})
+        if "/savepoints/" in path:
+            if self.savepoint == "fails":  # Flink keeps the job running
+                cause = {
+                    "stack-trace": "java.util.concurrent.CompletionException: x\n"
+                    "Caused by: CheckpointException: Checkpoint expired before completing."
+                }
+                return httpx.Response(
+                    200, json={"status": {"id": "COMPLETED"}, "operation": {"failure-cause": cause}}
+                )
+            job["state"] = "FINISHED"
+            location = f"file:/savepoints/savepoint-{jid}"
+            return httpx.Response(
+                200, json={"status": {"id": "COMPLETED"}, "operation": {"location": location}}
+            )
+        if path.endswith("/checkpoints"):
+            return httpx.Response(200, json={"counts": {"completed": 1}})
+        if path.endswith("/exceptions"):
+            entries = [{"stacktrace": self.FAILURE}] if job["state"] == "RESTARTING" else []
+            return httpx.Response(200, json={"exceptionHistory": {"entries": entries}})
+        if method == "PATCH":
+            self.log.append(f"cancel {jid}")
+            job["state"] = "CANCELED"
+            return httpx.Response(202, json={})
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+DDL = ["CREATE TABLE IF NOT EXISTS `raw` (x INT)", "CREATE TABLE IF NOT EXISTS `out` (x INT)"]
+OLD_SQL = "INSERT INTO `out` SELECT x FROM `raw` WHERE x = 1"
+NEW_SQL = "INSERT INTO `out` SELECT x FROM `raw` WHERE x IN (1, 2)"
+
+
+def _gateway(flink: FakeFlink) -> SqlGatewayStatements:
+    http = httpx.Client(transport=httpx.MockTransport(flink))
+    return SqlGatewayStatements(GW, JM, http=http, sleep=lambda _s: None)
+
+
+def test_a_running_statement_is_replaced_from_its_savepoint() -> None:
+    flink = FakeFlink(new_job=["runs"])
+    old = flink.running_job("cdc-filter-x", DDL, OLD_SQL)
+    state = _gateway(flink).deploy("cdc-filter-x", DDL, NEW_SQL)
+    assert flink.log == ["explain", f"stop {old}", f"insert from file:/savepoints/savepoint-{old}"]
+    assert (state.phase, state.sql, state.job_id) == ("RUNNING", NEW_SQL, "job-2")
+    assert flink.jobs[old]["state"] == "FINISHED" and flink.live() == {"job-2": "RUNNING"}
+    options = flink.sets["s1"]  # validated and submitted in one session
+    assert options["execution.state-recovery.claim-mode"] == "NO_CLAIM"  # reusable by a rollback
+    assert options["execution.state-recovery.ignore-unclaimed-state"] == "false"
+    assert decode_sql(flink.params["job-2"][SQL_PARAM]) == {"ddl": DDL, "insert": NEW_SQL}
+
+
+@pytest.mark.parametrize("new_job", ["fails", "refused"])
+def test_a_new_version_that_does_not_run_gives_way_to_the_old_from_the_same_savepoint(
+    new_job: str,
+) -> None:
+    flink = FakeFlink(new_job=[new_job, "runs"])
+    old = flink.running_job("cdc-filter-x", DDL, OLD_SQL)
+    savepoint = f"file:/savepoints/savepoint-{old}"
+    with pytest.raises(StatementError) as raised:
+        _gateway(flink).deploy("cdc-filter-x", DDL, NEW_SQL)
+    message = str(raised.value)
+    # Flink's own cause, then what became of the statement
+    cause = {
+        "fails": "KafkaException: The transaction timeout is larger than the maximum value",
+        "refused": "Cannot map checkpoint/savepoint state for operator",
+    }[new_job]
+    assert cause in message
+    assert f"the previous version was restored from savepoint {savepoint}" in message
+    restored = next(j for j in flink.live())
+    assert decode_sql(flink.params[restored][SQL_PARAM]) == {"ddl": DDL, "insert": OLD_SQL}
+    assert flink.restored_from[restored] == savepoint
+    assert list(flink.live()) == [restored]  # the failed new job was cancelled
+    if new_job == "fails":
+        assert flink.log[-2:] == ["cancel job-2", f"insert from {savepoint}"]
+
+
+def test_a_statement_flink_rejects_never_touches_the_old_job() -> None:
+    flink = FakeFlink(new_job=[], reject=True)
+    old = flink.running_job("cdc-filter-x", DDL, OLD_SQL)
+    with pytest.raises(StatementError, match="Flink rejected the statement: .*Column 'colour'"):
+        _gateway(flink).deploy("cdc-filter-x", DDL, NEW_SQL)
+    assert flink.log == ["explain"] and flink.live() == {old: "RUNNING"}
+
+
+def test_a_failed_savepoint_leaves_the_old_job_running_and_fails_the_deploy() -> None:
+    flink = FakeFlink(new_job=["runs"], savepoint="fails")
+    old = flink.running_job("cdc-filter-x", DDL, OLD_SQL)
+    with pytest.raises(StatementError) as raised:
+        _gateway(flink).deploy("cdc-filter-x", DDL, NEW_SQL)
+    assert str(raised.value) == (
+        f"cdc-filter-x: the stop with a savepoint of job {old} failed: CheckpointException:"
+        " Checkpoint expired before completing.; the job keeps running"
+    )
+    assert flink.log == ["explain", f"stop {old}"]  # nothing submitted, nothing cancelled
+    assert flink.live() == {old: "RUNNING"}
