@@ -214,7 +214,10 @@ class Adapters:
             from cdc_ops.flink.sql_gateway import SqlGatewayStatements
 
             gateway = SqlGatewayStatements(
-                f.gateway_url, f.jobmanager_url, start_timeout_s=f.start_timeout_s
+                f.gateway_url,
+                f.jobmanager_url,
+                start_timeout_s=f.start_timeout_s,
+                savepoint_timeout_s=f.savepoint_timeout_s,
             )
             if not self.local:
                 return gateway
