@@ -6,7 +6,9 @@ connector), opt (the SQL Gateway jar), log and pid, all under the state director
 The cluster has no high availability: a JobManager that stops forgets its jobs. The stack
 therefore records the statements deployed through it (`RecordedStatements`), and `up` deploys
 again those the cluster no longer runs; they start at their consumer groups' committed offsets,
-so nothing is lost (what the old job read after its last checkpoint is read again).
+so nothing is lost (what the old job read after its last checkpoint is read again). A statement
+replaced while the cluster runs goes through a savepoint in `savepoints/` instead (see
+cdc_ops/flink/sql_gateway.py): nothing read twice.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ class FlinkLayout:
             "parallelism": {"default": 1},
             "rest": {"address": host, "bind-address": host, "port": local.ports.flink},
             "io": {"tmp": {"dirs": str(self.tmp)}},
-            # the consumer groups' offsets are committed at each checkpoint
+            # the consumer groups' offsets are committed at each checkpoint (not at a savepoint:
+            # a replacement's position is in the savepoint, kept there after the restore)
             "execution": {
                 "target": "remote",
                 "checkpointing": {
