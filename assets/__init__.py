@@ -1,7 +1,8 @@
 """Dagster assets of the control plane, their checks and jobs, as one Definitions.
 
 cluster -> slot -> connector -> raw topic -> statements -> filtered topics -> consumer groups
--> pipeline_health; rds_proxy and cluster_uptime beside the cluster.
+-> pipeline_health; rds_proxy and cluster_uptime beside the cluster; pipeline_latency/<route>
+(the canary) after each filtered topic.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from assets.connector import cdc_connector
 from assets.connector_actions import CONNECTOR_JOBS
 from assets.flink import build_redeploy_job, build_statement_assets, current_filters
 from assets.keys import CLUSTER_UPTIME
+from assets.latency import build_latency_assets, build_latency_job
 from assets.lifecycle import auto_stop_job, start_cluster, stop_cluster
 from assets.pipeline import build_pipeline_observers
 from assets.uptime import cluster_uptime
@@ -47,11 +49,17 @@ def build_defs(settings: Settings) -> Definitions:
     filters, broken = current_filters()
     statements = build_statement_assets(settings, filters) if filters else []
     observers = build_pipeline_observers(settings, filters)
-    assets = [*observers, cdc_connector, *statements, cluster_uptime]
+    latency = build_latency_assets(settings, filters)
+    assets = [*observers, cdc_connector, *statements, cluster_uptime, *latency]
     fresh = freshness_checks(observers, statements)
+    # a canary measurement older than two of its intervals: its schedule has stopped
+    latency_fresh = build_last_update_freshness_checks(
+        assets=[k for a in latency for k in a.keys],
+        lower_bound_delta=timedelta(minutes=2 * settings.canary.interval_minutes),
+    )
     return Definitions(
         assets=assets,
-        asset_checks=fresh,
+        asset_checks=[*fresh, *latency_fresh],
         jobs=[
             define_asset_job(
                 OBSERVE_PIPELINE_JOB,
@@ -68,6 +76,7 @@ def build_defs(settings: Settings) -> Definitions:
                 description="Recompute the cluster's uptime and savings.",
             ),
             build_redeploy_job(statements, broken),
+            *([build_latency_job(latency, latency_fresh)] if latency else []),
             auto_stop_job,
             stop_cluster,
             start_cluster,

@@ -14,6 +14,7 @@ PIPELINE_HEALTH = AssetKey("pipeline_health")
 TOPIC_PREFIX = "kafka_topics"
 STATEMENT_PREFIX = "flink_statements"
 GROUP_PREFIX = "consumer_groups"
+LATENCY_PREFIX = "pipeline_latency"
 
 # the health check of each kind of asset
 CLUSTER_CHECK = "cluster_available"
@@ -25,6 +26,7 @@ TOPIC_CHECK = "topic_exists"
 STATEMENT_CHECK = "statement_running"
 GROUP_CHECK = "lag_under_threshold"
 PIPELINE_CHECK = "pipeline_healthy"
+LATENCY_CHECK = "latency_within_threshold"
 
 
 def statement_key(name: str) -> AssetKey:
@@ -38,3 +40,8 @@ def topic_key(topic: str) -> AssetKey:
 
 def group_key(group: str) -> AssetKey:
     return AssetKey([GROUP_PREFIX, group.replace("-", "_")])
+
+
+def latency_key(route: str) -> AssetKey:
+    """A route's canary latency; routes are filter names, already [a-z0-9_]."""
+    return AssetKey([LATENCY_PREFIX, route])

@@ -9,7 +9,9 @@ observations and check evaluations of their own assets. `pipeline_health` is mat
 from what those steps read (and reads only what they did not); its materialization fails while
 a part that pages is unhealthy, so Dagster's own status shows red where a check alone would not
 (Dagster OSS colours assets by their last materialization or observation, not by their checks).
-Observing any single asset reads just its component.
+Observing any single asset reads just its component. With the canary on, its table has a row per
+route too: that route's latest latency verdict (`pipeline_latency/<route>`), read back from the
+instance ("not measured yet", or stale after two canary intervals, is not healthy).
 """
 
 from collections.abc import Iterator
@@ -50,8 +52,10 @@ from assets.keys import (
     SLOT_CHECKS,
     TOPIC_CHECK,
     group_key,
+    latency_key,
     topic_key,
 )
+from assets.latency import latency_rows
 from assets.rds_proxy import proxy_check_spec, proxy_metadata, proxy_spec, proxy_verdict
 from assets.replication_slot import slot_check_healths, slot_check_specs, slot_metadata, slot_spec
 from assets.resources import CdcOpsResource
@@ -320,8 +324,9 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
 
     @asset(
         key=PIPELINE_HEALTH,
-        # the leaves of the graph: one from each observing step, so this one runs after them
-        deps=[RDS_PROXY, raw_spec.key, *groups],
+        # the leaves of the graph: one from each observing step, so this one runs after them;
+        # and the canary's latency per route, which it shows as last measured
+        deps=[RDS_PROXY, raw_spec.key, *groups, *(latency_key(f.name) for f in filters)],
         group_name="health",
         description="The whole pipeline in one table (the rows of `cdc-ops status`), from one "
         "read of every component. Its materialization fails while a part that pages is "
@@ -361,6 +366,9 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
             reading.topics or [], key=lambda t: current.names.topics.index(t.name)
         )
         rows = health_rows(reading, current)
+        if current.canary.enabled:  # the canary's latest verdict per route (it is not re-sent)
+            routes = [f.name for f in filters]
+            rows += latency_rows(context.instance, routes, current, reading.at)
         verdict = pipeline_verdict(rows)
         metadata = pipeline_health_metadata(rows, reading.at)
         context.log.info(verdict.says)

@@ -1,10 +1,11 @@
-"""Schedules: the pipeline's regular observation and the hourly auto-stop."""
+"""Schedules: the pipeline's regular observation, the canary and the hourly auto-stop."""
 
 from __future__ import annotations
 
 from dagster import DefaultScheduleStatus, Definitions, ScheduleDefinition
 
 from assets import OBSERVE_EVERY_MINUTES, OBSERVE_PIPELINE_JOB
+from assets.latency import LATENCY_JOB
 from assets.lifecycle import AUTO_STOP_JOB
 from cdc_ops.settings import Settings
 
@@ -19,6 +20,19 @@ def build_defs(settings: Settings) -> Definitions:
                 default_status=DefaultScheduleStatus.RUNNING,
                 description="Keeps every asset's observation and health checks, and "
                 "pipeline_health, fresh.",
+            ),
+            ScheduleDefinition(
+                name="pipeline_latency_canary",
+                job_name=LATENCY_JOB,
+                cron_schedule=f"*/{settings.canary.interval_minutes} * * * *",
+                # on by default locally; in aws only once canary.enabled is set
+                default_status=(
+                    DefaultScheduleStatus.RUNNING
+                    if settings.canary.enabled
+                    else DefaultScheduleStatus.STOPPED
+                ),
+                description="Every canary.interval_minutes, one canary event per route through "
+                "the producer API, timed to its filtered topic (pipeline_latency/*).",
             ),
             ScheduleDefinition(
                 name="auto_stop_hourly",

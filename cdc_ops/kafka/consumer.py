@@ -4,6 +4,9 @@ Each message of its filtered topic is parsed (the flat fields and the `event_dat
 each entity is handed to the consumer's handler, and the offset is committed only after the
 whole batch was processed (at least once). A message that cannot be parsed goes to the
 consumer's dead-letter topic with the reason in its headers: never a crash, never a silent skip.
+A canary (cdc-ops' synthetic event, by its id; its delete too, which has no event_data) is not a
+business event: it is skipped and counted, never handled nor dead-lettered, and committed with
+its batch.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer
 
+from cdc_ops.canary.marker import CANARY_ID_PREFIX, is_canary
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config
 from cdc_ops.settings import ConsumerSpec, Settings
 
@@ -83,6 +87,20 @@ def parse(value: bytes | None) -> ParsedEvent:
     )
 
 
+_CANARY_BYTES = CANARY_ID_PREFIX.encode()
+
+
+def is_canary_record(value: bytes | None) -> bool:
+    """A record of a canary event (any operation): its id carries the canary prefix."""
+    if not value or _CANARY_BYTES not in value:  # most records: no second parse
+        return False
+    try:
+        record = json.loads(value)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and is_canary(record.get("id"))
+
+
 Handler = Callable[[ParsedEvent, Entity], None]
 
 
@@ -110,6 +128,7 @@ class RunStats:
     processed: int = 0
     dead_lettered: int = 0
     committed_batches: int = 0
+    canaries_skipped: int = 0
 
 
 class ConsumerRunner:
@@ -166,6 +185,9 @@ class ConsumerRunner:
                 for message in batch:
                     if message.error():
                         log.warning("consumer error: %s", message.error())
+                        continue
+                    if is_canary_record(message.value()):
+                        self.stats.canaries_skipped += 1
                         continue
                     try:
                         event = parse(message.value())
