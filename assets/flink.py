@@ -24,7 +24,7 @@ from dagster import (
     op,
 )
 
-from assets.health import check_evaluation, check_key, check_result, observed_at
+from assets.health import check_evaluation, check_key, check_result, number, observed_at
 from assets.keys import STATEMENT_CHECK, statement_key, topic_key
 from assets.resources import CdcOpsResource
 from cdc_ops.adapters import Adapters
@@ -32,9 +32,11 @@ from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import Filter, FiltersError, load_filters
 from cdc_ops.flink.deploy import DeployReport, redeploy_filters
+from cdc_ops.flink.runtime import StatementRuntime
 from cdc_ops.flink.statements import StatementError, StatementState
+from cdc_ops.health.reading import with_runtime
 from cdc_ops.health.verdicts import statement_health
-from cdc_ops.settings import Settings
+from cdc_ops.settings import Settings, Thresholds
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +52,68 @@ def current_filters() -> tuple[list[Filter], str | None]:
         return [], str(exc)
 
 
-def statement_metadata(state: StatementState, at: datetime) -> dict[str, Any]:
+def _float(value: float | None) -> Any:
+    """A rate or ratio as a float every time (the Plots tab draws one series per label)."""
+    return MetadataValue.null() if value is None else MetadataValue.float(float(value))
+
+
+def _at(value: datetime | None) -> Any:
+    return MetadataValue.null() if value is None else MetadataValue.timestamp(value)
+
+
+def runtime_metadata(runtime: StatementRuntime | None) -> dict[str, Any]:
+    """What the statement's job is doing, as numbers the Plots tab draws; null where Flink did
+    not say (the reasons under runtime_unavailable)."""
+    if runtime is None:
+        return {}
+    cp = runtime.last_checkpoint
+    out: dict[str, Any] = {
+        "job_id": runtime.job_id or MetadataValue.null(),
+        "job_state": runtime.job_state or MetadataValue.null(),
+        "uptime_s": _float(runtime.uptime_s),
+        "records_in": number(runtime.records_in),
+        "records_out": number(runtime.records_out),
+        "records_in_per_s": _float(runtime.records_in_per_s),
+        "records_out_per_s": _float(runtime.records_out_per_s),
+        "backpressure_ratio": _float(runtime.backpressure_ratio),
+        "backpressure_level": runtime.backpressure_level or MetadataValue.null(),
+        "restarts": number(runtime.restarts),
+        "last_exception": runtime.last_exception or MetadataValue.null(),
+        "last_exception_at": _at(runtime.last_exception_at),
+        "last_checkpoint_id": number(cp.id if cp else None),
+        "last_checkpoint_at": _at(cp.at if cp else None),
+        "last_checkpoint_duration_ms": number(cp.duration_ms if cp else None),
+        "last_checkpoint_size_bytes": number(cp.size_bytes if cp else None),
+        "failed_checkpoints": number(runtime.failed_checkpoints),
+    }
+    if runtime.unavailable:
+        out["runtime_unavailable"] = MetadataValue.json(runtime.unavailable)
+    return out
+
+
+def statement_metadata(
+    state: StatementState, at: datetime, thresholds: Thresholds | None = None
+) -> dict[str, Any]:
     return {
         "phase": state.phase,
         "detail": state.detail,
         "offsets": MetadataValue.json(state.offsets),
         "sql": MetadataValue.md(f"```sql\n{state.sql}\n```"),
-        "health": statement_health(state).says,
+        "health": statement_health(state, thresholds).says,
+        **runtime_metadata(state.runtime),
         **observed_at(at),
     }
 
 
-def statement_events(state: StatementState, at: datetime) -> list:
+def statement_events(
+    state: StatementState, at: datetime, thresholds: Thresholds | None = None
+) -> list:
+    """The observation and its check; the runtime travels inside the state (read_pipeline
+    fills it)."""
     key = statement_key(state.name)
     return [
-        AssetObservation(asset_key=key, metadata=statement_metadata(state, at)),
-        check_evaluation(key, STATEMENT_CHECK, statement_health(state)),
+        AssetObservation(asset_key=key, metadata=statement_metadata(state, at, thresholds)),
+        check_evaluation(key, STATEMENT_CHECK, statement_health(state, thresholds)),
     ]
 
 
@@ -118,11 +166,13 @@ def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
             changes = {c.name: c for c in report.changes}
         checked = {c.asset_key for c in context.selected_asset_check_keys}
         at = datetime.now(UTC)
+        thresholds = adapters.settings.thresholds
         for key, (name, _) in names.items():
             if name not in selected and key not in checked:
                 continue
-            state = backend.status(name)  # the state right after the deploy
-            metadata = statement_metadata(state, at)
+            # the state right after the deploy, with what its job is doing
+            state = with_runtime(adapters, backend.status(name))
+            metadata = statement_metadata(state, at, thresholds)
             change = changes.get(name)
             if change is not None:
                 metadata = {"action": change.action, "why": change.reason, **metadata}
@@ -131,7 +181,7 @@ def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
             else:  # a dry run, or only the check: what runs now is an observation
                 context.log_event(AssetObservation(asset_key=key, metadata=metadata))
             if check_key(key, STATEMENT_CHECK) in context.selected_asset_check_keys:
-                yield check_result(key, STATEMENT_CHECK, statement_health(state))
+                yield check_result(key, STATEMENT_CHECK, statement_health(state, thresholds))
 
     return [flink_statements]
 

@@ -5,7 +5,7 @@ reading, so nothing is read twice per tick."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from cdc_ops.connector.backends import ConnectorStatus
 from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import load_filters
+from cdc_ops.flink.runtime import StatementRuntime
 from cdc_ops.flink.statements import StatementState
 from cdc_ops.health.verdicts import (
     Health,
@@ -89,7 +90,8 @@ def read_pipeline(
             reading.topics = adapters.topic_admin(timeout_s=5).describe(names)
         elif part == STATEMENT:
             names = statements if statements is not None else statement_names()
-            reading.statements = [adapters.statement_backend.status(n) for n in names]
+            backend = adapters.statement_backend
+            reading.statements = [with_runtime(adapters, backend.status(n)) for n in names]
         elif part == GROUP:
             have = adapters.topic_admin(timeout_s=5).existing()  # one listing for every group
             reading.groups = [group_lag(settings, c, have) for c in settings.consumers.consumers]
@@ -103,6 +105,24 @@ def read_pipeline(
                 scrub = Scrubber(settings.secret_values())
                 reading.errors[part] = scrub(f"{type(exc).__name__}: {exc}")[:300]
     return reading
+
+
+def with_runtime(adapters: Adapters, state: StatementState) -> StatementState:
+    """The state with what its job is doing. A runtime that cannot be read leaves the statement
+    readable: its figures are then unknown, with the reason."""
+    # shown in metadata and check text: Flink's exceptions can quote the job's configuration
+    scrub = Scrubber(adapters.settings.secret_values())
+    try:
+        runtime = adapters.statement_runtime.read(state)
+    except Exception as exc:  # noqa: BLE001 - the statement's state stands without its figures
+        why = scrub(f"the job's runtime could not be read: {type(exc).__name__}: {exc}")[:300]
+        return replace(state, runtime=StatementRuntime.none(why, state.job_id))
+    runtime = replace(
+        runtime,
+        last_exception=None if runtime.last_exception is None else scrub(runtime.last_exception),
+        unavailable={k: scrub(v) for k, v in runtime.unavailable.items()},
+    )
+    return replace(state, runtime=runtime)
 
 
 def cluster_or_none(adapters: Adapters) -> ClusterState | None:
@@ -175,7 +195,7 @@ def _rows(reading: PipelineReading, settings: Settings) -> list[Health]:
                 topic_health(s, expected_partitions(settings, s.name)) for s in reading.topics
             )
         elif part == STATEMENT and reading.statements is not None:
-            rows.extend(statement_health(s) for s in reading.statements)
+            rows.extend(statement_health(s, t) for s in reading.statements)
         elif part == GROUP and reading.groups is not None:
             limit = settings.consumers.lag_warn_messages
             rows.extend(group_health(g, limit) for g in reading.groups)

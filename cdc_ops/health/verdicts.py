@@ -229,13 +229,69 @@ def topic_health(topic: TopicState, expected_partitions: int) -> Health:
     return Health("topic", topic.name, "present", True, says, figure)
 
 
-def statement_health(state: StatementState) -> Health:
-    if state.phase == RUNNING:
-        says = f"{state.name} is RUNNING ({state.detail})"
-        return Health("statement", state.name, state.phase, True, says, state.detail)
-    detail = f" ({state.detail})" if state.detail else ""
-    says = f"{state.name} is {state.phase}{detail}; expected RUNNING"
-    return Health("statement", state.name, state.phase, False, says, state.detail)
+# how long a job that failed and recovered (a checkpoint completed since) still warns
+RECOVERED_WARN_S = 3600.0
+
+
+def statement_health(state: StatementState, t: Thresholds | None = None) -> Health:
+    """RUNNING, and its job (where its runtime was read) neither failing nor backpressured.
+
+    A job that failed since its last completed checkpoint has not shown it recovered: it fails
+    with Flink's exception, even while its tasks run again between restarts (a restart loop).
+    One that failed and has checkpointed since warns for an hour after the failure, then is
+    healthy again: a restart long ago that the job got over is no finding. Backpressure over
+    the threshold warns: the job keeps up with nothing, but it still delivers."""
+    t = t or Thresholds()
+    rt = state.runtime
+    name = state.name
+    if state.phase != RUNNING:
+        detail = state.detail
+        cause = rt.last_exception if rt is not None else None
+        if cause and cause not in detail:  # the backend's detail may already carry it
+            detail = f"{detail}; Flink: {cause}" if detail else f"Flink: {cause}"
+        detail = f" ({detail})" if detail else ""
+        says = f"{name} is {state.phase}{detail}; expected RUNNING"
+        return Health("statement", name, state.phase, False, says, state.detail)
+    figure = _runtime_figure(state)
+    if rt is not None and rt.last_exception is not None and rt.last_exception_at is not None:
+        at = rt.last_exception_at.isoformat(timespec="seconds")
+        restarts = f"{rt.restarts} restart(s)" if rt.restarts is not None else "restarted"
+        if rt.failed_since_checkpoint:
+            says = (
+                f"{name} is RUNNING but its job failed at {at} ({restarts}) and has completed no"
+                f" checkpoint since: {rt.last_exception}; expected it to run without failing"
+            )
+            return Health("statement", name, "failing", False, says, figure)
+        if rt.read_at is not None and (rt.read_at - rt.last_exception_at).total_seconds() < (
+            RECOVERED_WARN_S
+        ):
+            says = (
+                f"{name} is RUNNING and recovered ({restarts}, a checkpoint completed since) from"
+                f" a failure at {at}: {rt.last_exception}"
+            )
+            return Health("statement", name, "recovered", False, says, figure, severe=False)
+    limit = t.statement_backpressure_warn_ratio
+    if rt is not None and rt.backpressure_ratio is not None and rt.backpressure_ratio > limit:
+        says = (
+            f"{name} is RUNNING but backpressured {rt.backpressure_ratio:.0%} of the time"
+            f" ({rt.backpressure_level or 'level unknown'}); expected at most {limit:.0%}:"
+            " its sink does not keep up"
+        )
+        return Health("statement", name, "backpressured", False, says, figure, severe=False)
+    says = f"{name} is RUNNING ({state.detail})"
+    return Health("statement", name, state.phase, True, says, figure or state.detail)
+
+
+def _runtime_figure(state: StatementState) -> str:
+    """The short figure of the status table: records in and out, where known."""
+    rt = state.runtime
+    if rt is None or (rt.records_in is None and rt.records_out is None):
+        return state.detail
+
+    def n(v: int | None) -> str:
+        return "n/a" if v is None else str(v)
+
+    return f"{n(rt.records_in)} in, {n(rt.records_out)} out"
 
 
 def group_health(g: GroupLag, limit: int) -> Health:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from cdc_ops.cluster.state import (
     TAG_CONNECTOR_ACTION,
@@ -14,8 +15,9 @@ from cdc_ops.cluster.state import (
 )
 from cdc_ops.connector.backends import ConnectorStatus, TaskStatus
 from cdc_ops.connector.metrics import ConnectorMetrics
+from cdc_ops.flink.runtime import Checkpoint, StatementRuntime
 from cdc_ops.flink.statements import StatementState
-from cdc_ops.health.reading import PipelineReading, health_rows
+from cdc_ops.health.reading import PipelineReading, health_rows, read_pipeline
 from cdc_ops.health.verdicts import (
     cluster_down_alerts,
     cluster_health,
@@ -198,3 +200,131 @@ def test_clients_waiting_for_a_database_cdc_ops_stopped_page_nobody() -> None:
     assert proxy_waits_on_purpose(cluster("available", "start"), at + timedelta(seconds=61)) is None
     assert proxy_waits_on_purpose(cluster("stopped"), at) is None  # by hand: it pages
     assert proxy_waits_on_purpose(None, at) is None
+
+
+# -- a statement's runtime in its verdict ------------------------------------------------------
+
+AT = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+CAST_ERROR = "java.lang.NumberFormatException: For input string: 'CarCreated'."
+
+
+def checkpoint_at(at: datetime) -> Checkpoint:
+    return Checkpoint(id=7, at=at, duration_ms=11, size_bytes=1145)
+
+
+def running(**runtime: object) -> StatementState:
+    figures: dict = {
+        "job_id": "j1",
+        "job_state": "RUNNING",
+        "read_at": AT,
+        "records_in": 51,
+        "records_out": 20,
+        "restarts": 0,
+        "backpressure_ratio": 0.0,
+        "last_checkpoint": checkpoint_at(AT - timedelta(seconds=1)),
+    }
+    return StatementState(
+        "s",
+        "RUNNING",
+        "job j1, 1/1 task(s) running",
+        job_id="j1",
+        runtime=StatementRuntime(**(figures | runtime)),
+    )
+
+
+def test_a_running_statement_without_failure_or_backpressure_is_healthy() -> None:
+    h = statement_health(running())
+    assert h.healthy and h.says == "s is RUNNING (job j1, 1/1 task(s) running)"
+    assert h.figure == "51 in, 20 out"
+    # no runtime read (another backend, an older caller): today's verdict
+    assert statement_health(StatementState("s", "RUNNING", "job j1")).healthy
+
+
+def test_a_job_that_failed_since_its_last_checkpoint_fails_with_flinks_exception() -> None:
+    failed_at = AT - timedelta(seconds=5)
+    for checkpoint in (checkpoint_at(failed_at - timedelta(seconds=60)), None):
+        state = running(
+            restarts=11,
+            last_exception=CAST_ERROR,
+            last_exception_at=failed_at,
+            last_checkpoint=checkpoint,
+        )
+        h = statement_health(state, T)
+        assert (h.healthy, h.severe, h.state) == (False, True, "failing")
+        assert h.says == (
+            "s is RUNNING but its job failed at 2026-12-01T19:59:55+00:00 (11 restart(s)) and has"
+            f" completed no checkpoint since: {CAST_ERROR}; expected it to run without failing"
+        )
+
+
+def test_a_restarting_job_fails_with_flinks_exception_once() -> None:
+    rt = StatementRuntime(job_id="j1", job_state="RESTARTING", last_exception=CAST_ERROR)
+    # the SQL Gateway's detail already carries the cause: not said twice
+    told = StatementState("s", "FAILING", f"job j1 restarting: {CAST_ERROR}", runtime=rt)
+    h = statement_health(told, T)
+    assert (h.healthy, h.severe) == (False, True)
+    assert h.says == f"s is FAILING (job j1 restarting: {CAST_ERROR}); expected RUNNING"
+    untold = StatementState("s", "FAILING", "job j1 restarting", runtime=rt)
+    assert statement_health(untold, T).says == (
+        f"s is FAILING (job j1 restarting; Flink: {CAST_ERROR}); expected RUNNING"
+    )
+
+
+def test_a_recovered_job_warns_for_an_hour_then_is_healthy() -> None:
+    failed_at = AT - timedelta(minutes=10)
+    state = running(restarts=1, last_exception=CAST_ERROR, last_exception_at=failed_at)
+    h = statement_health(state, T)
+    assert (h.healthy, h.severe, h.state) == (False, False, "recovered")
+    assert h.says == (
+        "s is RUNNING and recovered (1 restart(s), a checkpoint completed since) from a failure"
+        f" at 2026-12-01T19:50:00+00:00: {CAST_ERROR}"
+    )
+    long_ago = running(
+        restarts=1, last_exception=CAST_ERROR, last_exception_at=AT - timedelta(hours=2)
+    )
+    assert statement_health(long_ago, T).healthy
+
+
+def test_backpressure_over_the_threshold_warns() -> None:
+    state = running(backpressure_ratio=0.83, backpressure_level="high")
+    h = statement_health(state, T)
+    assert (h.healthy, h.severe, h.state) == (False, False, "backpressured")
+    assert h.says == (
+        "s is RUNNING but backpressured 83% of the time (high); expected at most 50%:"
+        " its sink does not keep up"
+    )
+    assert statement_health(state, Thresholds(statement_backpressure_warn_ratio=0.9)).healthy
+    assert statement_health(running(backpressure_ratio=0.5), T).healthy  # at, not over
+    # unknown backpressure (no figures yet) is not a finding of its own
+    assert statement_health(running(backpressure_ratio=None), T).healthy
+
+
+def test_an_unreadable_runtime_leaves_the_statement_readable() -> None:
+    class Backend:
+        def status(self, name: str) -> StatementState:
+            return StatementState(name, "RUNNING", "job j1", job_id="j1")
+
+    class Broken:
+        def read(self, state: StatementState) -> StatementRuntime:
+            raise RuntimeError("JobManager on fire")
+
+    adapters = SimpleNamespace(
+        settings=Settings(),
+        clock=lambda: AT,
+        statement_backend=Backend(),
+        statement_runtime=Broken(),
+    )
+    reading = read_pipeline(adapters, parts=["statement"], statements=["s"])  # type: ignore[arg-type]
+    assert reading.errors == {}
+    (state,) = reading.statements or []
+    assert state.phase == "RUNNING" and state.runtime is not None
+    why = "the job's runtime could not be read: RuntimeError: JobManager on fire"
+    assert state.runtime.unavailable["records_out"] == why
+    (row,) = health_rows(reading, Settings())
+    assert row.healthy  # still RUNNING: the missing figures are shown, not judged
+
+    adapters.statement_runtime = SimpleNamespace(
+        read=lambda s: StatementRuntime(job_id=s.job_id, records_out=3)
+    )
+    (state,) = read_pipeline(adapters, parts=["statement"], statements=["s"]).statements or []  # type: ignore[arg-type]
+    assert state.runtime is not None and state.runtime.records_out == 3
