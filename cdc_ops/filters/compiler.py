@@ -3,8 +3,11 @@ workaround) and for Apache Flink (the kafka connector, JSON, servers from settin
 
 Nothing from the YAML reaches the SQL unchecked: identifiers are validated and back-quoted, string
 literals are escaped (quotes doubled, control characters refused), JSON paths and regular
-expressions are validated, numbers are rendered from numbers. A hostile value can only ever be a
-literal.
+expressions are validated, numbers are rendered from finite numbers. A hostile value can only ever
+be a literal, and a filter this compiler refuses is refused at its place in filters.yaml.
+
+A filter selecting more than inserts lets a canary record (id CANARY_ID_PREFIX…) through only as
+an insert, so a canary's delete, or a snapshot read of one, never reaches a filtered topic.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from cdc_ops.errors import CdcOpsError
+from cdc_ops.canary.marker import CANARY_ID_PREFIX
 from cdc_ops.filters.model import (
     JSON_FIELD,
     Condition,
     Filter,
     FilterFile,
+    FiltersError,
     Operation,
     Operator,
-    has_control_characters,
+    hidden_character,
+    shown,
 )
 
 RAW_COLUMNS = (
@@ -38,11 +43,17 @@ RAW_COLUMNS = (
 CDC_COLUMNS = (("__op", "STRING"), ("__table", "STRING"), ("__ts_ms", "BIGINT"))
 SINK_COLUMNS = (*RAW_COLUMNS, ("__op", "STRING"), ("__table", "STRING"))
 BOOTSTRAP_PLACEHOLDER = "${KAFKA_BOOTSTRAP_SERVERS}"
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,248}$")
+#: Flink's BIGINT; a wider integer literal is a DECIMAL of at most 38 digits, or refused
+_BIGINT = 2**63
 
 
-class CompileError(CdcOpsError):
-    """A filter cannot be expressed for the chosen target."""
+class CompileError(FiltersError):
+    """A filter cannot be expressed for the chosen target. `at` is where in the filter (a key
+    path below it), for compile_filters to name the place in the file."""
+
+    def __init__(self, message: str, at: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 class Target(StrEnum):
@@ -56,21 +67,28 @@ class Target(StrEnum):
 
 
 def ident(name: str) -> str:
-    if not _IDENT.match(name) or "`" in name:
-        raise CompileError(f"{name!r} cannot be used as an identifier")
-    return f"`{name}`"
+    """A back-quoted identifier; a backquote in it is doubled, as Flink reads it."""
+    if not name or hidden_character(name):
+        raise CompileError(f"{shown(name)} cannot be used as an identifier")
+    return "`" + name.replace("`", "``") + "`"
 
 
 def literal(value: object) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        if not math.isfinite(value):  # repr gives nan/inf, which Flink reads as column names
-            raise CompileError(f"{value!r} is not a finite number")
-        return repr(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):  # repr gives nan/inf, which Flink reads as column names
+            raise CompileError(f"{shown(value)} is not a finite number")
+        # compared with a DOUBLE anyway: an integer wider than BIGINT is written as one
+        return repr(value) if isinstance(value, float) or abs(value) < _BIGINT else repr(number)
     text = str(value)
-    if has_control_characters(text):
-        raise CompileError(f"control characters are not allowed in a value: {text!r}")
+    found = hidden_character(text)
+    if found:
+        raise CompileError(f"control characters are not allowed in a value: {found}")
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -119,18 +137,45 @@ def condition_sql(c: Condition) -> str:
     raise CompileError(f"operator {op} has no SQL")
 
 
+def _like_prefix(prefix: str) -> str:
+    """The LIKE pattern (and ESCAPE clause) of exactly the texts starting with prefix: LIKE's own
+    wildcards in it are escaped."""
+    escaped = "".join("\\" + ch if ch in "%_\\" else ch for ch in prefix)
+    escape = " ESCAPE '\\'" if escaped != prefix else ""
+    return f"{literal(escaped + '%')}{escape}"
+
+
 def where_sql(f: Filter, target: Target) -> str:
     joiner = " AND " if f.match == "all" else " OR "
-    conditions = "(" + joiner.join(condition_sql(c) for c in f.conditions) + ")"
+    conditions = (
+        "("
+        + joiner.join(_at(("conditions", i), condition_sql, c) for i, c in enumerate(f.conditions))
+        + ")"
+    )
     if target is Target.CONFLUENT_NO_OP:
         if set(f.operations) != {Operation.CREATE}:
             raise CompileError(
                 f"filter {f.name} selects operations {[o.value for o in f.operations]}: the no-op "
-                "variant has no __op and treats every record as an insert (c)"
+                "variant has no __op and treats every record as an insert (c)",
+                at=("operations",),
             )
         return conditions
+    op = ident("__op")
     ops = ", ".join(literal(o.value) for o in f.operations)
-    return f"{conditions} AND {ident('__op')} IN ({ops})"
+    where = f"{conditions} AND {op} IN ({ops})"
+    if set(f.operations) != {Operation.CREATE}:
+        # a canary is an insert, timed, then deleted: only the insert may pass
+        event_id, canary = ident("id"), _like_prefix(CANARY_ID_PREFIX)
+        where += f" AND ({op} = 'c' OR {event_id} IS NULL OR {event_id} NOT LIKE {canary})"
+    return where
+
+
+def _at(at: tuple[Any, ...], render: Any, *args: Any) -> str:
+    """render(*args), a CompileError from it placed at `at` below the filter."""
+    try:
+        return render(*args)
+    except CompileError as exc:
+        raise CompileError(str(exc), at=(*at, *exc.at)) from None
 
 
 def statement_name(f: Filter) -> str:
@@ -244,15 +289,21 @@ def compile_filters(
     raw_topic: str = "raw-business-events",
     bootstrap: str = BOOTSTRAP_PLACEHOLDER,
 ) -> Compiled:
-    statements = [
-        Statement(
-            statement_name(f),
-            f,
-            _sink_ddl(target, f.output_topic, bootstrap),
-            _insert(f, target, raw_topic),
-        )
-        for f in filters.active
-    ]
+    statements = []
+    for i, f in enumerate(filters.filters):
+        if not f.enabled:
+            continue
+        try:
+            statements.append(
+                Statement(
+                    statement_name(f),
+                    f,
+                    _sink_ddl(target, f.output_topic, bootstrap),
+                    _insert(f, target, raw_topic),
+                )
+            )
+        except CompileError as exc:
+            raise CompileError(f"{filters.place('filters', i, *exc.at)}: {exc}") from None
     return Compiled(
         target, _source_ddl(target, raw_topic, bootstrap), statements, fingerprint(filters)
     )

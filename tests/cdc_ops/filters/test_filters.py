@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -250,3 +251,104 @@ def test_the_compiler_writes_no_bare_word_for_a_number_and_one_line_per_descript
     )
     script = compile_filters(ff, Target.APACHE_FLINK).script()
     assert "\n-- cdc-filter-f: loans; -- over 1000\n" in script
+
+
+def with_operations(operations: str, conditions: str = "      - {field: id, operator: isNotNull}"):
+    return parse_filters(
+        one(conditions).replace("    conditions:", f"    operations: {operations}\n    conditions:")
+    )
+
+
+def test_a_canary_passes_a_filter_of_more_than_inserts_only_as_an_insert() -> None:
+    from cdc_ops.canary.marker import CANARY_ID_PREFIX
+
+    ff = with_operations("[c, u, d, r]")
+    where = compile_filters(ff, Target.APACHE_FLINK).statements[0].insert.split("WHERE ", 1)[1]
+    assert where == (
+        "(`id` IS NOT NULL) AND `__op` IN ('c', 'u', 'd', 'r')"
+        " AND (`__op` = 'c' OR `id` IS NULL OR `id` NOT LIKE 'cdc-ops-canary-%');"
+    )
+    assert CANARY_ID_PREFIX == "cdc-ops-canary-"  # the pattern above holds no LIKE wildcard
+    f = ff.filters[0]
+    canary = CANARY_ID_PREFIX + "route-1"
+    assert matches(f, record(id=canary, __op="c"))
+    assert not matches(f, record(id=canary, __op="d"))
+    assert not matches(f, record(id=canary, __op="r"))
+    assert matches(f, record(id="cdc-ops-canary", __op="d"))  # not the prefix: a business id
+    assert matches(f, record(id="42", __op="d")) and matches(f, record(id="42", __op="u"))
+    # a filter of inserts only is compiled (and evaluated) as before
+    inserts = with_operations("[c]")
+    assert "LIKE" not in compile_filters(inserts, Target.CONFLUENT).statements[0].insert
+    assert matches(inserts.filters[0], record(id=canary, __op="c"))
+
+
+def test_the_canary_prefix_is_matched_exactly_whatever_it_holds() -> None:
+    from cdc_ops.filters.compiler import _like_prefix
+
+    assert _like_prefix("cdc-ops-canary-") == "'cdc-ops-canary-%'"
+    assert _like_prefix("a_b%c\\") == "'a\\_b\\%c\\\\%' ESCAPE '\\'"
+
+
+def test_a_target_that_cannot_express_a_filter_names_its_place() -> None:
+    ff = with_operations("[c, d]")
+    with pytest.raises(FiltersError) as raised:
+        compile_filters(ff, Target.CONFLUENT_NO_OP)
+    assert str(raised.value).startswith("filters.yaml:5:5: filters[0].operations: filter f")
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        (
+            one("      - {field: id, operator: equals, value: a}").replace("filtered-x", "9-lives"),
+            None,
+        ),
+        (
+            one("      - {field: 'event_data.a\\n', operator: isNull}"),
+            "filters.yaml:6:17: filters[0].conditions[0].field: unknown field",
+        ),
+        (
+            one('      - {field: id, operator: equals, value: "\\u2028"}'),
+            "filters.yaml:6:46: filters[0].conditions[0].value: control characters",
+        ),
+        (
+            one("      - {field: id, operator: equals, value: a, value: b}"),
+            "filters.yaml:6:49: not valid YAML: duplicate key 'value'",
+        ),
+        (
+            one("      - {field: id, operator: equals, value: !!int x}"),
+            "filters.yaml:6:46: not valid YAML: cannot read int 'x'",
+        ),
+        (
+            one('      - {field: id, operator: equals, value: "a\0b"}'),
+            "filters.yaml:6:48: not valid YAML: character '\\x00' is not allowed",
+        ),
+        (
+            one("      - {field: id, operator: greaterThan, value: 1" + "0" * 400 + "}"),
+            "filters.yaml:6:9: filters[0].conditions[0]: greaterThan needs a number a DOUBLE",
+        ),
+        (
+            one("      - {field: id, operator: matches, value: '(?P<n>a)'}"),
+            "filters.yaml:6:9: filters[0].conditions[0]: matches: invalid regular expression",
+        ),
+        (
+            one("      - {field: id, operator: equals, value: 2024-01-01}"),
+            "filters.yaml:6:46: filters[0].conditions[0].value: 2024-01-01 is read by YAML",
+        ),
+    ],
+)
+def test_what_the_hostile_corpus_found_is_refused_at_its_place(text, place) -> None:
+    if place is None:  # a topic starting with a digit is a topic: back-quoted, it compiles
+        sql = compile_filters(parse_filters(text), Target.CONFLUENT).statements[0].insert
+        assert sql.startswith("INSERT INTO `9-lives`\n")
+        return
+    with pytest.raises(FiltersError) as raised:
+        parse_filters(text)
+    assert place in str(raised.value)
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_the_byte(tmp_path) -> None:
+    path = tmp_path / "filters.yaml"
+    path.write_bytes(b"filters:\n  - name: caf\xe9\n")
+    with pytest.raises(FiltersError, match=re.escape(f"{path}:2:14: not UTF-8: byte 0xe9")):
+        load_filters(path)
