@@ -50,7 +50,8 @@ def latency_metadata(m: Measurement, health: Health, run: CanaryRun, threshold_m
         # the verdict, as pipeline_health reads it back
         "state": health.state,
         "healthy": MetadataValue.bool(health.healthy),
-        "severe": MetadataValue.bool(health.severe),
+        # whether this verdict pages (ERROR) rather than warns
+        "pages": MetadataValue.bool(health.severe and not health.healthy),
         "says": health.says,
         "figure": health.figure,
         "canary_rows_deleted": (
@@ -140,7 +141,7 @@ def latency_rows(
             bool(md.get("healthy")),
             str(md.get("says", "")),
             str(md.get("figure") or ""),
-            severe=bool(md.get("severe", True)),
+            severe=bool(md.get("pages", True)),
         )
         if now - at > stale_after:
             says = (

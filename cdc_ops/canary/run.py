@@ -87,6 +87,9 @@ class _Watch:
                 "group.id": f"cdc-ops-canary-{uuid.uuid4().hex[:8]}",  # never committed
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                # the broker answers a fetch at once: its default wait (500 ms) would be timed
+                # as the canary's own read
+                "fetch.wait.max.ms": 10,
             }
         )
         metadata = self._consumer.list_topics(timeout=timeout).topics
