@@ -59,7 +59,12 @@ def adapters(local_stack: Stack) -> Iterator[Adapters]:
 def ui(local_stack: Stack, adapters: Adapters) -> Iterator[DagsterUi]:
     home = tempfile.mkdtemp(prefix="cdc-ops-test-runtime-home-")
     log = local_stack.settings.state_dir / "logs" / "runtime-ui.log"
-    dagster = DagsterUi({"CDC_OPS_DAGSTER__HOME": home}, log)
+    env = {
+        "CDC_OPS_DAGSTER__HOME": home,
+        # the hourly auto-stop would stop the cluster (no API Gateway traffic here) mid-test
+        "CDC_OPS_AUTO_STOP__CRON": "0 0 1 1 *",
+    }
+    dagster = DagsterUi(env, log)
     yield dagster
     assert dagster.stop() == 0, dagster.tail()
 
