@@ -317,7 +317,7 @@ def build_pipeline_observers(settings: Settings, filters: list[Filter]) -> list:
         remember(context, reading)
         events: list[Any] = []
         for s in reading.statements or []:  # the statements that fill these topics, as they are
-            events += statement_events(s, reading.at)
+            events += statement_events(s, reading.at, current.thresholds)
         yield from _emit(context, iter(events))
         yield from _emit(context, _topic_events(reading, current, sel, filtered_names))
         yield from _emit(context, _group_events(reading, current, sel))
