@@ -113,7 +113,10 @@ def test_observe_pipeline_reads_each_part_once_in_one_process(local_stack: Stack
     assert not statement.passed  # nothing deployed on this stack yet
     assert statement.description == "cdc-filter-car-created is ABSENT; expected RUNNING"
     table = observed[AssetKey("pipeline_health")]["status"].records
-    assert [r.data["part"] for r in table if not r.data["healthy"]] == ["statement"] * 4
+    unhealthy = [r.data for r in table if not r.data["healthy"]]
+    assert [r["part"] for r in unhealthy] == ["statement"] * 4 + ["latency"] * 4
+    # no canary has run here: each route's latency is "not measured yet", never green
+    assert {r["state"] for r in unhealthy if r["part"] == "latency"} == {"not measured"}
     # no secret reaches Dagster's metadata or its logs
     password = settings.database.password.get_secret_value()
     assert password not in repr(observed) and password not in logs
