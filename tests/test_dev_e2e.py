@@ -76,9 +76,15 @@ def test_dev_serves_the_asset_graph_and_stops_on_sigterm(local_stack: Stack) -> 
             "consumer_groups/loan_payment_consumer_group",
             "consumer_groups/service_consumer_group",
             "kafka_topics/raw_business_events",
+            "pipeline_latency/car_created",
+            "pipeline_latency/loan_created",
+            "pipeline_latency/loan_payment_submitted",
+            "pipeline_latency/service_events",
             "rds_proxy",
         ]
-        assert len(graph) == 19
+        # the canary times each route to its filtered topic
+        assert graph["pipeline_latency/car_created"] == ["kafka_topics/filtered_car_created_events"]
+        assert len(graph) == 23
 
         home = local_stack.settings.dagster_home
         assert len(_processes_with_dagster_home(home)) >= 3  # dagster dev, webserver, daemon
