@@ -314,14 +314,18 @@ class Adapters:
     def auto_starter(self) -> AutoStarter:
         from cdc_ops.producer.autostart import (
             LOCAL_AUTO_START,
+            AskOncePerCooldown,
             InProcessAutoStarter,
             LambdaAutoStarter,
             NoAutoStart,
         )
 
         api = self.settings.producer_api
+        starter: AutoStarter
         if api.auto_start == "lambda":
-            return LambdaAutoStarter(api.auto_start_function or "", self.aws("lambda"))
-        if api.auto_start == "in_process":
-            return InProcessAutoStarter(api.auto_start_function or LOCAL_AUTO_START)
-        return NoAutoStart()
+            starter = LambdaAutoStarter(api.auto_start_function or "", self.aws("lambda"))
+        elif api.auto_start == "in_process":
+            starter = InProcessAutoStarter(api.auto_start_function or LOCAL_AUTO_START)
+        else:
+            return NoAutoStart()
+        return AskOncePerCooldown(starter, api.auto_start_cooldown_s)

@@ -217,6 +217,8 @@ class ProducerApi(_Section):
     # auto_start_function), "in_process" (locally: call the handler directly) or "off".
     auto_start: Literal["lambda", "in_process", "off"] | None = None
     auto_start_function: str | None = None
+    # a container that asked for a start this recently does not ask again (0: every 503 asks)
+    auto_start_cooldown_s: float = Field(60.0, ge=0)
     serve_host: str = "127.0.0.1"
     serve_port: int = Field(8080, ge=1, le=65535)
 

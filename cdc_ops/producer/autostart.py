@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -55,3 +57,33 @@ class InProcessAutoStarter:
 class NoAutoStart:
     def request_start(self) -> str:
         return "auto-start is off"
+
+
+class AskOncePerCooldown:
+    """One start request per outage from a container, not one per request: while the database
+    starts (minutes), every request answers 503, and each used to invoke the auto-start function
+    again. A request that failed to go out is not counted, so the next 503 asks again."""
+
+    def __init__(
+        self,
+        inner: AutoStarter,
+        cooldown_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self._cooldown_s = cooldown_s
+        self._clock = clock
+        self._asked_at: float | None = None
+        self._lock = threading.Lock()  # the local API server runs containers on threads
+
+    def request_start(self) -> str:
+        with self._lock:
+            now = self._clock()
+            if self._asked_at is not None and now - self._asked_at < self._cooldown_s:
+                return (
+                    f"auto-start already requested {now - self._asked_at:.0f}s ago"
+                    f" (asked at most once per {self._cooldown_s:g}s)"
+                )
+            status = self.inner.request_start()  # raises: not recorded, asked again next time
+            self._asked_at = now
+            return status
