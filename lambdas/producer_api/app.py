@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -29,6 +29,8 @@ from cdc_ops.producer.repository import ProducerRepository
 from cdc_ops.settings import Settings, load_settings
 
 METRICS_NAMESPACE = "CdcOps/ProducerApi"
+# the response header naming the request, so a client's report can be found in the logs
+REQUEST_ID_HEADER = "X-Request-Id"
 UNAVAILABLE_MESSAGE = (
     "The database is currently starting. Please retry your request in 1-2 minutes."
 )
@@ -84,9 +86,12 @@ def _body_size(event: dict[str, Any]) -> int:
 class ProducerApi:
     """One per Lambda container: the service (pool, auto-starter) is built on first use."""
 
-    def __init__(self, name: str, make: Callable[[], ProducerService]) -> None:
+    def __init__(
+        self, name: str, make: Callable[[], ProducerService], log_stream: IO[str] | None = None
+    ) -> None:
         self.name = name
-        self.logger = Logger(service=name)
+        self.logger = Logger(service=name, stream=log_stream)
+        self._cold_start = True
         self.metrics = Metrics(namespace=METRICS_NAMESPACE, service=name)
         self._make = make
         self._service: ProducerService | None = None
@@ -102,6 +107,29 @@ class ProducerApi:
         self.metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = str((event.get("requestContext") or {}).get("requestId") or "")
+        # every line this request logs carries API Gateway's request id (the one its response
+        # names) and whether it is the container's first; thread-local, as the local API
+        # server runs its containers on threads
+        self.logger.thread_safe_append_keys(
+            correlation_id=request_id or None,
+            cold_start=self._cold_start,
+            function_request_id=getattr(context, "aws_request_id", None),
+        )
+        self._cold_start = False
+        try:
+            result = self._answer(event, context)
+        finally:
+            self.logger.thread_safe_clear_keys()
+        if request_id:
+            headers = result.get("multiValueHeaders")
+            if headers is not None:
+                headers[REQUEST_ID_HEADER] = [request_id]
+            else:
+                result.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+        return result
+
+    def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self._count("Requests")
         try:
             if _body_size(event) > self.service.max_body_bytes:
