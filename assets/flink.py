@@ -28,6 +28,7 @@ from assets.health import check_evaluation, check_key, check_result, number, obs
 from assets.keys import STATEMENT_CHECK, statement_key, topic_key
 from assets.resources import CdcOpsResource
 from cdc_ops.adapters import Adapters
+from cdc_ops.alerts.delivery import Scrubber
 from cdc_ops.filters.compiler import statement_name
 from cdc_ops.filters.files import FILTERS_FILE
 from cdc_ops.filters.model import Filter, FiltersError, load_filters
@@ -167,11 +168,12 @@ def build_statement_assets(settings: Settings, filters: list[Filter]) -> list:
         checked = {c.asset_key for c in context.selected_asset_check_keys}
         at = datetime.now(UTC)
         thresholds = adapters.settings.thresholds
+        scrub = Scrubber(adapters.settings.secret_values())  # once per run, not per statement
         for key, (name, _) in names.items():
             if name not in selected and key not in checked:
                 continue
             # the state right after the deploy, with what its job is doing
-            state = with_runtime(adapters, backend.status(name))
+            state = with_runtime(adapters, backend.status(name), scrub)
             metadata = statement_metadata(state, at, thresholds)
             change = changes.get(name)
             if change is not None:

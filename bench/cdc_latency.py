@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
+from bench.kafka_timing import end_offset, latency_stats  # noqa: E402
 from cdc_ops.clients.postgres import connect  # noqa: E402
 from cdc_ops.kafka.topics import TopicAdmin, TopicSpec, client_config  # noqa: E402
 from cdc_ops.settings import load_settings  # noqa: E402
@@ -60,7 +61,10 @@ class Receiver(threading.Thread):
         # the end offsets before anything is sent (exact on this broker): the group starts
         # there, so no record sent after this is skipped, whenever the join completes
         partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        self.start_at = [TopicPartition(topic, p, self._end(topic, p)) for p in sorted(partitions)]
+        self.start_at = [
+            TopicPartition(topic, p, end_offset(self.consumer, topic, p))
+            for p in sorted(partitions)
+        ]
         self.assigned = threading.Event()
         self.consumer.subscribe([topic], on_assign=self._on_assign)
         self.arrived: dict[str, float] = {}
@@ -68,19 +72,6 @@ class Receiver(threading.Thread):
         self.wall: dict[str, tuple[float, int, int | None]] = {}
         self.expected = expected
         self.done = threading.Event()
-
-    def _end(self, topic: str, partition: int) -> int:
-        """The partition's end offset; a topic just created has no leader for a moment."""
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return self.consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )[1]
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
     def _on_assign(self, consumer, partitions) -> None:
         starts = {tp.partition: tp.offset for tp in self.start_at}
@@ -111,18 +102,6 @@ class Receiver(threading.Thread):
         if not self.assigned.wait(30):
             raise SystemExit("the consumer was not assigned every partition in 30 s")
         return time.perf_counter() - began
-
-
-def stats(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(1000 * pick(0.5), 1),
-        "p99_ms": round(1000 * pick(0.99), 1),
-        "max_ms": round(1000 * ordered[-1], 1),
-        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
-    }
 
 
 def median_ms(values: list[float]) -> float:
@@ -178,7 +157,7 @@ def cdc_run(settings, events: int, rate: float) -> dict[str, float]:
     latencies = [receiver.arrived[k] - committed[k] for k in committed]  # in insert order
     windows = [latencies[i : i + 100] for i in range(0, len(latencies), 100)]
     return {
-        **stats(latencies),
+        **latency_stats(latencies),
         **breakdown(receiver, committed_wall),
         # a backlog shows as a level that does not come down, a stall as one high window
         "p50_ms_per_100_events": [round(1000 * statistics.median(w), 1) for w in windows],
@@ -206,7 +185,7 @@ def kafka_run(settings, events: int, rate: float) -> dict[str, float]:
     missing = set(sent) - set(receiver.arrived)
     if missing:
         raise SystemExit(f"{len(missing)} message(s) never reached {topic}")
-    return stats([receiver.arrived[k] - sent[k] for k in sent])
+    return latency_stats([receiver.arrived[k] - sent[k] for k in sent])
 
 
 def main() -> None:

@@ -41,8 +41,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
+from bench.kafka_timing import end_offset, latency_stats  # noqa: E402
 from cdc_ops.adapters import Adapters  # noqa: E402
 from cdc_ops.filters.compiler import Compiled, Target, compile_filters, statement_name  # noqa: E402
 from cdc_ops.filters.evaluate import matches  # noqa: E402
@@ -109,24 +110,12 @@ class Arrivals(threading.Thread):
         for topic in topics:
             partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
             for p in sorted(partitions):
-                assignment.append(TopicPartition(topic, p, self._end(topic, p)))
+                assignment.append(TopicPartition(topic, p, end_offset(self.consumer, topic, p)))
         self.consumer.assign(assignment)
         self.first: dict[tuple[str, str], float] = {}
         self.count: dict[tuple[str, str], int] = {}
         self.raw: dict[str, dict[str, Any]] = {}
         self.stop = threading.Event()
-
-    def _end(self, topic: str, partition: int) -> int:
-        deadline = time.monotonic() + 30  # a topic just created has no leader for a moment
-        while True:
-            try:
-                return self.consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10
-                )[1]
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -180,20 +169,6 @@ class Stream(threading.Thread):
             time.sleep(max(0.0, next_at - time.perf_counter()))
 
 
-def stats(values_s: list[float]) -> dict[str, float]:
-    ordered = sorted(values_s)
-    if not ordered:
-        return {"n": 0}
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return {
-        "n": len(ordered),
-        "p50_ms": round(1000 * pick(0.5), 1),
-        "p99_ms": round(1000 * pick(0.99), 1),
-        "max_ms": round(1000 * ordered[-1], 1),
-        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
-    }
-
-
 def settle(arrivals: Arrivals, stream: Stream, compiled: Compiled, timeout_s: float = 120) -> dict:
     """Wait until every event sent is in every topic its raw record says; then count per route
     what arrived, what is missing, what came twice, and the latencies."""
@@ -230,7 +205,7 @@ def settle(arrivals: Arrivals, stream: Stream, compiled: Compiled, timeout_s: fl
             if t == topic and u in stream.sent and u not in ids
         ]
         routes[topic_of[topic].name] = {
-            **stats(latencies),
+            **latency_stats(latencies),
             "expected": len(ids),
             "lost": len(missing[topic]),
             "duplicated": sum(1 for u in ids if arrivals.count.get((topic, u), 0) > 1),
@@ -241,7 +216,8 @@ def settle(arrivals: Arrivals, stream: Stream, compiled: Compiled, timeout_s: fl
         for u in stream.sent
         if (arrivals.raw_topic, u) in arrivals.first
     ]
-    return {"raw_topic": {**stats(raw_latencies), "lost": len(raw_missing)}, "routes": routes}
+    raw = {**latency_stats(raw_latencies), "lost": len(raw_missing)}
+    return {"raw_topic": raw, "routes": routes}
 
 
 def broker_baseline(settings: Settings, events: int, rate: float) -> dict[str, float]:
@@ -266,7 +242,7 @@ def broker_baseline(settings: Settings, events: int, rate: float) -> dict[str, f
         time.sleep(0.2)
     arrivals.stop.set()
     arrivals.join(10)
-    return stats([arrivals.first[(topic, u)] - sent[u] for u in sent])
+    return latency_stats([arrivals.first[(topic, u)] - sent[u] for u in sent])
 
 
 def variant(settings: Settings, edit) -> Compiled:

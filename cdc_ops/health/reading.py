@@ -91,7 +91,8 @@ def read_pipeline(
         elif part == STATEMENT:
             names = statements if statements is not None else statement_names()
             backend = adapters.statement_backend
-            reading.statements = [with_runtime(adapters, backend.status(n)) for n in names]
+            scrub = Scrubber(settings.secret_values())  # once per read, not per statement
+            reading.statements = [with_runtime(adapters, backend.status(n), scrub) for n in names]
         elif part == GROUP:
             have = adapters.topic_admin(timeout_s=5).existing()  # one listing for every group
             reading.groups = [group_lag(settings, c, have) for c in settings.consumers.consumers]
@@ -107,11 +108,13 @@ def read_pipeline(
     return reading
 
 
-def with_runtime(adapters: Adapters, state: StatementState) -> StatementState:
+def with_runtime(
+    adapters: Adapters, state: StatementState, scrub: Scrubber | None = None
+) -> StatementState:
     """The state with what its job is doing. A runtime that cannot be read leaves the statement
     readable: its figures are then unknown, with the reason."""
     # shown in metadata and check text: Flink's exceptions can quote the job's configuration
-    scrub = Scrubber(adapters.settings.secret_values())
+    scrub = scrub or Scrubber(adapters.settings.secret_values())
     try:
         runtime = adapters.statement_runtime.read(state)
     except Exception as exc:  # noqa: BLE001 - the statement's state stands without its figures
