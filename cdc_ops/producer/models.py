@@ -72,6 +72,11 @@ class BusinessEvent(_Strict):
     def id(self) -> str:
         return self.event_header.uuid
 
+    def __repr__(self) -> str:
+        # Powertools' router formats its route arguments into a debug message on every request,
+        # logged or not: the full repr of 500 entities cost more than the insert
+        return f"BusinessEvent(uuid={self.id!r}, entities={len(self.event_body.entities)})"
+
 
 class Car(BaseModel):
     """A car entity. Known fields are checked; further attributes are kept as given."""
