@@ -17,12 +17,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cdc_ops.errors import SettingsError
-from cdc_ops.yaml_positions import positions
 
 ENV_PREFIX = "CDC_OPS_"
 CONFIG_ENV_VAR = "CDC_OPS_CONFIG"
@@ -587,6 +585,11 @@ class Settings(BaseSettings):
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int]]:
+    # imported here: the Lambdas read no settings file, and PyYAML is a tenth of their cold import
+    import yaml
+
+    from cdc_ops.yaml_positions import positions
+
     try:
         text = path.read_text()
     except OSError as exc:
