@@ -357,7 +357,10 @@ def measure(ctx: Any, stack: Any, concurrency: int, events: int, rounds: int) ->
     finally:
         for side in sides.values():
             side.stop()
-    row: dict[str, Any] = {"processes_per_side": concurrency, "events_per_round": per_client}
+    row: dict[str, Any] = {
+        "processes_per_side": concurrency,
+        "events_per_process_per_round": per_client,
+    }
     for name in SIDES:
         row[name] = {
             **summary(walls[name], latencies[name]),
