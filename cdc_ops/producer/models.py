@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,9 +19,33 @@ from pydantic import (
     model_validator,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+from cdc_ops.producer.documents import text_problem, unstorable
+
+
+def _storable_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    problem = unstorable(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(_storable_text),
+]
+# free-form JSON stored in a JSONB column
+Attributes = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]+$"
 Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._:@-]+$")
+    str, StringConstraints(min_length=1, max_length=255, pattern=IDENTIFIER_PATTERN)
 ]
 
 
@@ -47,7 +72,7 @@ class EventHeader(_Strict):
 class Entity(_Strict):
     entity_type: Name = Field(alias="entityType")
     entity_id: Identifier = Field(alias="entityId")
-    updated_attributes: dict[str, Any] = Field(default_factory=dict, alias="updatedAttributes")
+    updated_attributes: Attributes = Field(default_factory=dict, alias="updatedAttributes")
 
 
 class EventBody(_Strict):
@@ -90,3 +115,10 @@ class Car(BaseModel):
     vin: Annotated[str, StringConstraints(pattern=r"^[A-HJ-NPR-Z0-9]{17}$")] | None = None
     color: Name | None = None
     mileage: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _extras_storable(self) -> Car:
+        problem = unstorable(self.model_extra or {})
+        if problem:
+            raise ValueError(problem)
+        return self

@@ -6,26 +6,31 @@ in cdc_ops.producer (models, repository, connections, auto-start).
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import IO, Annotated, Any
 
+import psycopg
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from cdc_ops.adapters import Adapters
 from cdc_ops.errors import ConflictError, DatabaseUnavailable
 from cdc_ops.producer.autostart import AutoStarter, NoAutoStart
 from cdc_ops.producer.connections import PooledDatabase
-from cdc_ops.producer.models import BusinessEvent, Car
+from cdc_ops.producer.documents import parse_json
+from cdc_ops.producer.models import IDENTIFIER_PATTERN, BusinessEvent, Car
 from cdc_ops.producer.repository import ProducerRepository
+from cdc_ops.producer.requests import JSON_MEDIA_TYPE, json_spelled_lowercase, refusal
 from cdc_ops.settings import Settings, load_settings
 
 METRICS_NAMESPACE = "CdcOps/ProducerApi"
@@ -76,11 +81,13 @@ def _field(loc: tuple[Any, ...]) -> str:
     return path or "(body)"
 
 
-def _body_size(event: dict[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body))
-    return len(body.encode())
+# PostgreSQL's OFFSET is a bigint
+MAX_OFFSET = 2**63 - 1
+# an id in a path: what the models accept, so one that cannot exist is refused, not looked up
+PathId = Annotated[str, Path(min_length=1, max_length=255, pattern=IDENTIFIER_PATTERN)]
+
+
+_REFUSAL_METRICS = {413: "RequestTooLarge", 415: "UnsupportedMediaType"}
 
 
 class ProducerApi:
@@ -132,26 +139,24 @@ class ProducerApi:
     def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self._count("Requests")
         try:
-            if _body_size(event) > self.service.max_body_bytes:
-                self._count("RequestTooLarge")
+            refused = refusal(event, self.service.max_body_bytes)
+            if refused is not None:
                 # answered before anything parses the body
-                limit = self.service.max_body_bytes
-                body = _error_body(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"request body is larger than {limit} bytes",
-                )
+                self._count(_REFUSAL_METRICS.get(refused.status, "RequestsRefused"))
+                body = _error_body(HTTPStatus(refused.status), refused.message)
                 return {
-                    "statusCode": 413,
+                    "statusCode": refused.status,
                     "headers": {"Content-Type": content_types.APPLICATION_JSON},
                     "body": json.dumps(body),
                     "isBase64Encoded": False,
                 }
-            return self.app.resolve(event, context)
+            return self.app.resolve(json_spelled_lowercase(event), context)
         finally:
             self.metrics.flush_metrics()
 
     def _routes(self) -> APIGatewayRestResolver:
-        app = APIGatewayRestResolver(enable_validation=True)
+        # NaN, Infinity, bodies too deep or numbers too long to parse are "not valid JSON" (400)
+        app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
         log = self.logger
 
         @app.post("/api/v1/events")
@@ -166,7 +171,7 @@ class ProducerApi:
             return {"id": result.id, "status": "already exists"}, 200
 
         @app.get("/api/v1/events/<event_id>")
-        def get_event(event_id: str) -> Any:
+        def get_event(event_id: PathId) -> Any:
             found = self.service.repository.get_event(event_id)
             if found is None:
                 return _error(HTTPStatus.NOT_FOUND, f"event {event_id} not found")
@@ -175,7 +180,7 @@ class ProducerApi:
         @app.get("/cars")
         def list_cars(
             limit: Annotated[int, Query(ge=1, le=100)] = 50,
-            offset: Annotated[int, Query(ge=0)] = 0,
+            offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         ) -> dict[str, Any]:
             cars = self.service.repository.list_cars(limit, offset)
             return {"cars": cars, "limit": limit, "offset": offset}
@@ -189,7 +194,7 @@ class ProducerApi:
             return {"id": result.id, "status": "already exists"}, 200
 
         @app.get("/cars/<car_id>")
-        def get_car(car_id: str) -> Any:
+        def get_car(car_id: PathId) -> Any:
             found = self.service.repository.get_car(car_id)
             if found is None:
                 return _error(HTTPStatus.NOT_FOUND, f"car {car_id} not found")
@@ -217,6 +222,21 @@ class ProducerApi:
             names = ", ".join(f["field"] for f in fields)
             return _error(
                 HTTPStatus.UNPROCESSABLE_ENTITY, f"invalid fields: {names}", fields=fields
+            )
+
+        @app.exception_handler(RequestUnsupportedContentType)
+        def unsupported_type(exc: RequestUnsupportedContentType) -> Response:
+            return _error(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {JSON_MEDIA_TYPE}"
+            )
+
+        @app.exception_handler(psycopg.DataError)
+        def unstorable(exc: psycopg.DataError) -> Response:
+            # a value the checks above let through and the database refused: the client's data
+            self._count("ValidationErrors")
+            detail = exc.diag.message_primary or str(exc)
+            return _error(
+                HTTPStatus.UNPROCESSABLE_ENTITY, f"the database refused a value: {detail}"
             )
 
         @app.exception_handler(ConflictError)
