@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,6 +42,18 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
     AfterValidator(_storable_text),
 ]
+# what the seeds' producers send (epoch milliseconds) and ISO 8601, as the document says
+Timestamp = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "description": "epoch milliseconds"},
+            ]
+        }
+    ),
+]
 # free-form JSON stored in a JSONB column
 Attributes = Annotated[dict[str, Any], AfterValidator(_storable_json)]
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]+$"
@@ -63,8 +76,8 @@ class EventHeader(_Strict):
     uuid: Identifier
     event_name: Name = Field(alias="eventName")
     event_type: Name | None = Field(None, alias="eventType")
-    created_date: datetime | None = Field(None, alias="createdDate")
-    saved_date: datetime | None = Field(None, alias="savedDate")
+    created_date: Timestamp | None = Field(None, alias="createdDate")
+    saved_date: Timestamp | None = Field(None, alias="savedDate")
 
     _zone = field_validator("created_date", "saved_date")(_utc)
 

@@ -32,6 +32,7 @@ from cdc_ops.producer.models import IDENTIFIER_PATTERN, BusinessEvent, Car
 from cdc_ops.producer.repository import ProducerRepository
 from cdc_ops.producer.requests import JSON_MEDIA_TYPE, json_spelled_lowercase, refusal
 from cdc_ops.settings import Settings, load_settings
+from lambdas.producer_api import contract
 
 METRICS_NAMESPACE = "CdcOps/ProducerApi"
 # the response header naming the request, so a client's report can be found in the logs
@@ -159,7 +160,7 @@ class ProducerApi:
         app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
         log = self.logger
 
-        @app.post("/api/v1/events")
+        @app.post("/api/v1/events", responses=contract.POST_EVENT)
         def post_event(event: BusinessEvent) -> tuple[dict[str, Any], int]:
             result = self.service.repository.save_event(event, app.current_event.json_body)
             if result.created:
@@ -170,14 +171,14 @@ class ProducerApi:
             log.info("identical event replayed; nothing written", extra={"event_id": result.id})
             return {"id": result.id, "status": "already exists"}, 200
 
-        @app.get("/api/v1/events/<event_id>")
+        @app.get("/api/v1/events/<event_id>", responses=contract.GET_EVENT)
         def get_event(event_id: PathId) -> Any:
             found = self.service.repository.get_event(event_id)
             if found is None:
                 return _error(HTTPStatus.NOT_FOUND, f"event {event_id} not found")
             return found
 
-        @app.get("/cars")
+        @app.get("/cars", responses=contract.LIST_CARS)
         def list_cars(
             limit: Annotated[int, Query(ge=1, le=100)] = 50,
             offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -185,7 +186,7 @@ class ProducerApi:
             cars = self.service.repository.list_cars(limit, offset)
             return {"cars": cars, "limit": limit, "offset": offset}
 
-        @app.post("/cars")
+        @app.post("/cars", responses=contract.POST_CAR)
         def create_car(car: Car) -> tuple[dict[str, Any], int]:
             result = self.service.repository.create_car(car)
             if result.created:
@@ -193,7 +194,7 @@ class ProducerApi:
                 return {"id": result.id, "status": "created"}, 201
             return {"id": result.id, "status": "already exists"}, 200
 
-        @app.get("/cars/<car_id>")
+        @app.get("/cars/<car_id>", responses=contract.GET_CAR)
         def get_car(car_id: PathId) -> Any:
             found = self.service.repository.get_car(car_id)
             if found is None:
