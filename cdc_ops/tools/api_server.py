@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from cdc_ops.tools.api_activity import ApiActivityPublisher
 
@@ -236,7 +236,8 @@ def proxy_event(
         "multiValueHeaders": {k: list(v) for k, v in multi.items()},
         "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
-        "pathParameters": {"proxy": proxy} if proxy else None,
+        # the path stays encoded, its parameters are decoded, as API Gateway REST passes them
+        "pathParameters": {"proxy": unquote(proxy, errors="replace")} if proxy else None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
@@ -358,6 +359,9 @@ def _handler_class(
         protocol_version = "HTTP/1.1"
         # the socket's timeout for every read and write: a stalled client frees its thread
         timeout = read_timeout_s
+        # headers and body are two writes: with Nagle's algorithm the second waits for the
+        # client's delayed ACK (40 ms a request on a kept-alive connection)
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             if self.request_version == "HTTP/0.9":

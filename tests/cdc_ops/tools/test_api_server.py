@@ -189,7 +189,7 @@ def test_the_proxy_event_is_shaped_like_api_gateway_rest() -> None:
     )
     assert event["path"] == "/cars/c%2F1"
     assert event["resource"] == "/{proxy+}"
-    assert event["pathParameters"] == {"proxy": "cars/c%2F1"}
+    assert event["pathParameters"] == {"proxy": "cars/c/1"}
     assert event["queryStringParameters"] == {"limit": "7", "x": "\ufffd", "empty": ""}
     assert event["multiValueQueryStringParameters"]["limit"] == ["5", "7"]
     assert event["headers"] == {"X-One": "b"}
@@ -535,3 +535,23 @@ def test_http_0_9_is_refused_with_a_status_line(served) -> None:
     status, _, body = one(port, b"GET /cars\r\n")
     assert (status, body) == (400, {"message": "HTTP/0.9 is not supported"})
     assert function.events == []
+
+
+def test_answers_on_a_kept_alive_connection_are_not_held_back(served) -> None:
+    port, function, _ = served
+    # each answer is two writes (headers, body): with Nagle's algorithm on, every second write
+    # waited for the client's delayed ACK, 40 ms a request
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        reader = sock.makefile("rb")
+        began = time.monotonic()
+        for _ in range(50):
+            sock.sendall(b"GET /cars HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert reader.readline().startswith(b"HTTP/1.1 200")
+            length = 0
+            while (line := reader.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reader.read(length)
+        elapsed = time.monotonic() - began
+    assert len(function.events) == 50
+    assert elapsed < 1.5  # 50 x 40 ms = 2 s when held back
