@@ -32,6 +32,11 @@ def test_producer_zip_is_self_contained_and_reproducible(tmp_path: Path) -> None
     assert not [n for n in names if n.startswith("cdc_ops/tools/")]
     assert not {t for t in tops if t.split("-")[0] in ("dagster", "pandas", "boto3")}
     assert first.stat().st_size < 20 * 1024 * 1024
+    # bytecode for every module, used as is: Lambda's code directory is read-only
+    sources = {n for n in names if n.endswith(".py")}
+    compiled = {n for n in names if n.endswith(".cpython-311.pyc")}
+    assert len(compiled) == len(sources)
+    assert "cdc_ops/producer/__pycache__/repository.cpython-311.pyc" in compiled
 
     # Import the handler from the zip alone: no site-packages (-S), nothing of this venv.
     root = tmp_path / "unzipped"
@@ -41,10 +46,12 @@ def test_producer_zip_is_self_contained_and_reproducible(tmp_path: Path) -> None
             sys.executable,
             "-S",
             "-c",
-            "import sys; sys.path[:0] = [sys.argv[1]]\n"
+            "import sys; sys.path[:0] = [sys.argv[1]]; sys.dont_write_bytecode = True\n"
             "import lambdas.producer_api_pg.handler as h\n"
             "assert callable(h.handler)\n"
             "assert not {'dagster', 'pandas', 'confluent_kafka'} & set(sys.modules), sys.modules\n"
+            "compiled = sys.modules['cdc_ops.producer.repository'].__cached__\n"
+            "assert compiled.endswith('repository.cpython-311.pyc'), compiled\n"
             "print('ok')",
             str(root),
         ],
