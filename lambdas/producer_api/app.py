@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -92,6 +93,19 @@ PathId = Annotated[str, Path(min_length=1, max_length=255, pattern=IDENTIFIER_PA
 
 
 _REFUSAL_METRICS = {413: "RequestTooLarge", 415: "UnsupportedMediaType"}
+
+
+# the routes below, for telling a 405 (known path, other method) from a 404
+_ROUTE_RULES = [
+    (method, re.compile(re.sub(r"<\w+>", "[^/]+", path)))
+    for method, path in (
+        ("POST", EVENTS_PATH),
+        ("GET", "/api/v1/events/<event_id>"),
+        ("GET", "/cars"),
+        ("POST", "/cars"),
+        ("GET", "/cars/<car_id>"),
+    )
+]
 
 
 def _proxy_response(status: int, headers: dict[str, Any], body: str) -> dict[str, Any]:
@@ -338,10 +352,17 @@ class ProducerApi:
 
         @app.not_found
         def not_found(_exc: Exception) -> Response:
-            path = app.current_event.path
-            return _error(
-                HTTPStatus.NOT_FOUND, f"no route for {app.current_event.http_method} {path}"
-            )
+            path, method = app.current_event.path, app.current_event.http_method
+            allowed = sorted({m for m, rule in _ROUTE_RULES if rule.fullmatch(path)})
+            if allowed:
+                # the path exists, the method does not: HTTP's 405, naming what it takes
+                response = _error(
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    f"{method} is not allowed on {path}; allowed: {', '.join(allowed)}",
+                )
+                response.headers["Allow"] = ", ".join(allowed)
+                return response
+            return _error(HTTPStatus.NOT_FOUND, f"no route for {method} {path}")
 
         @app.exception_handler(Exception)
         def unexpected(exc: Exception) -> Response:

@@ -205,3 +205,20 @@ def test_a_body_that_is_not_an_object_is_422_or_400(api: ProducerApi) -> None:
         status, _ = answer(api, "POST", "/api/v1/events", text)
         assert status in (400, 422), text
     assert answer(api, "POST", "/api/v1/events", b"")[0] == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/cars", "GET, POST"),
+        ("DELETE", "/cars/c-1", "GET"),
+        ("GET", "/api/v1/events", "POST"),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_405_naming_what_it_takes(
+    api: ProducerApi, method: str, path: str, allow: str
+) -> None:
+    result = api.handler(proxy_event(method, path, JSON, b"", "127.0.0.1"), None)
+    assert result["statusCode"] == 405
+    assert result["multiValueHeaders"]["Allow"] == [allow]
+    assert answer(api, "GET", "/nowhere")[0] == 404
