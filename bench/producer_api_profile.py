@@ -21,21 +21,19 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pyinstrument import Profiler  # noqa: E402
 
+from bench.producer_api import HEADERS, event  # noqa: E402 - the benchmark's event, the same
 from cdc_ops.producer.connections import postgres_database  # noqa: E402
 from cdc_ops.settings import load_settings  # noqa: E402
 from cdc_ops.tools.api_server import proxy_event  # noqa: E402
 from cdc_ops.tools.stack import Stack  # noqa: E402
 from cdc_ops.tools.stack.scratch import scratch_env, scratch_state_dir  # noqa: E402
 from lambdas.producer_api.app import ProducerApi, make_service  # noqa: E402
-
-HEADERS = {"content-type": "application/json"}
 
 # A sample is charged to the first part whose pattern its innermost frames (leaf first) match.
 PARTS = (
@@ -51,32 +49,6 @@ PARTS = (
     ("JSON parse/dump", ("json/",)),
     ("the app's own code", ("lambdas/producer_api", "cdc_ops/producer")),
 )
-
-
-def event(uuid: str) -> dict[str, Any]:
-    return {
-        "eventHeader": {
-            "uuid": uuid,
-            "eventName": "LoanCreated",
-            "eventType": "LoanCreated",
-            "createdDate": 1705312200000,
-            "savedDate": 1705312205000,
-        },
-        "eventBody": {
-            "entities": [
-                {
-                    "entityType": "Loan",
-                    "entityId": f"{uuid}-loan",
-                    "updatedAttributes": {"loan": {"loanAmount": 50000, "status": "active"}},
-                },
-                {
-                    "entityType": "Customer",
-                    "entityId": f"{uuid}-cust",
-                    "updatedAttributes": {"name": "A. Borrower"},
-                },
-            ]
-        },
-    }
 
 
 def _walk(frame, stack: tuple[str, ...], self_times: dict, parts: dict) -> None:
@@ -150,7 +122,9 @@ def main() -> None:
         "benchmark": "producer_api_profile",
         "events": args.events,
         "per_request_us": round(per_request_us, 1),
-        "parts_us": {k: round(share(v), 1) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])},
+        "parts_us": {
+            k: round(share(v), 1) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
+        },
         "top_self_time_us": {k: round(share(v), 1) for k, v in top},
     }
     out = ROOT / "bench" / "results" / "producer_api_profile.json"
