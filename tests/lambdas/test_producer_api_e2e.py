@@ -212,10 +212,13 @@ def test_cars(api: ProducerApi) -> None:
     )
 
 
-def test_unknown_routes_and_events_are_404(api: ProducerApi) -> None:
+def test_unknown_routes_and_events_are_404_and_other_methods_405(api: ProducerApi) -> None:
     assert call(api, "GET", "/api/v1/events/nope")[0] == 404
-    status, _, body = call(api, "DELETE", "/api/v1/events/x")
-    assert (status, body["message"]) == (404, "no route for DELETE /api/v1/events/x")
+    status, _, body = call(api, "GET", "/api/v2/events")
+    assert (status, body["message"]) == (404, "no route for GET /api/v2/events")
+    status, headers, body = call(api, "DELETE", "/api/v1/events/x")
+    assert (status, headers["Allow"]) == (405, "GET")
+    assert body["message"] == "DELETE is not allowed on /api/v1/events/x; allowed: GET"
 
 
 def test_the_pool_is_reused_across_invocations(api: ProducerApi) -> None:
