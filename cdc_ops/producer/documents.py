@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 # deeper than any event document needs, far below what Python's and PostgreSQL's parsers bear
@@ -32,7 +33,10 @@ def parse_json(text: str) -> Any:
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
     except ValueError as exc:  # NaN/Infinity, or an integer over Python's 4300 digits
-        raise json.JSONDecodeError(str(exc), text, 0) from None
+        message = str(exc)
+        if "digits" in message:
+            message = f"a number has more than {sys.get_int_max_str_digits()} digits"
+        raise json.JSONDecodeError(message, text, 0) from None
 
 
 def text_problem(value: str) -> str | None:

@@ -49,7 +49,13 @@ Timestamp = Annotated[
         {
             "anyOf": [
                 {"type": "string", "format": "date-time"},
-                {"type": "integer", "description": "epoch milliseconds"},
+                {
+                    "type": "integer",
+                    "description": "epoch milliseconds",
+                    # years 1 to 9999, what a datetime holds
+                    "minimum": -62135596800000,
+                    "maximum": 253402300799999,
+                },
             ]
         }
     ),
@@ -124,14 +130,19 @@ class Car(BaseModel):
     id: Identifier | None = None
     make: Name
     model: Name
-    year: int = Field(ge=1886, le=2100)
+    # strict: "2000" or true is not a year (lax parsing stored false as 0)
+    year: int = Field(ge=1886, le=2100, strict=True)
     vin: Annotated[str, StringConstraints(pattern=r"^[A-HJ-NPR-Z0-9]{17}$")] | None = None
     color: Name | None = None
-    mileage: int | None = Field(None, ge=0)
+    mileage: int | None = Field(None, ge=0, strict=True)
 
-    @model_validator(mode="after")
-    def _extras_storable(self) -> Car:
-        problem = unstorable(self.model_extra or {})
-        if problem:
-            raise ValueError(problem)
-        return self
+    def unstorable_attribute(self) -> tuple[str, str] | None:
+        """The first further attribute PostgreSQL cannot store, and why: (name, problem)."""
+        for name, value in (self.model_extra or {}).items():
+            problem = text_problem(name)
+            if problem:
+                return name[:40], f"the attribute name {problem}"
+            problem = unstorable({name: value})
+            if problem:
+                return name, problem
+        return None

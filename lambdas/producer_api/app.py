@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import IO, Annotated, Any
+from urllib.parse import unquote
 
 import psycopg
 from aws_lambda_powertools import Logger, Metrics
@@ -86,8 +87,8 @@ def _field(loc: tuple[Any, ...]) -> str:
     return path or "(body)"
 
 
-# PostgreSQL's OFFSET is a bigint
-MAX_OFFSET = 2**63 - 1
+# PostgreSQL's OFFSET is a bigint; this bound is one a JSON Schema double states exactly
+MAX_OFFSET = 10**15
 # an id in a path: what the models accept, so one that cannot exist is refused, not looked up
 PathId = Annotated[str, Path(min_length=1, max_length=255, pattern=IDENTIFIER_PATTERN)]
 
@@ -106,6 +107,23 @@ _ROUTE_RULES = [
         ("GET", "/cars/<car_id>"),
     )
 ]
+
+
+_ROUTABLE_PATH = re.compile(r"[A-Za-z0-9._:@/-]*")
+
+
+def routable(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the router should see it: API Gateway REST passes `path` still
+    percent-encoded (GET /cars/a%3Ab names car a:b), and the JSON content type in any case."""
+    event = json_spelled_lowercase(event)
+    path = event.get("path") or ""
+    if "%" in path:
+        decoded = unquote(path)
+        # decoded only into what ids are made of: anything else stays encoded, and an id with
+        # "%" in it is refused (422) by the id's pattern, as it names nothing
+        if _ROUTABLE_PATH.fullmatch(decoded):
+            event = {**event, "path": decoded}
+    return event
 
 
 def _proxy_response(status: int, headers: dict[str, Any], body: str) -> dict[str, Any]:
@@ -181,7 +199,7 @@ class ProducerApi:
                 }
             if event.get("httpMethod") == "POST" and event.get("path") == EVENTS_PATH:
                 return self._post_event_directly(event)
-            return self.app.resolve(json_spelled_lowercase(event), context)
+            return self.app.resolve(routable(event), context)
         finally:
             self.metrics.flush_metrics()
 
@@ -263,6 +281,12 @@ class ProducerApi:
 
         @app.post("/cars", responses=contract.POST_CAR)
         def create_car(car: Car) -> tuple[dict[str, Any], int]:
+            refused = car.unstorable_attribute()
+            if refused is not None:
+                name, problem = refused
+                raise RequestValidationError(
+                    [{"type": "value_error", "loc": ("body", name), "msg": problem}]
+                )
             result = self.service.repository.create_car(car)
             if result.created:
                 self._count("CarsCreated")

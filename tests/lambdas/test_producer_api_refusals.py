@@ -222,3 +222,41 @@ def test_a_method_a_path_does_not_take_is_405_naming_what_it_takes(
     assert result["statusCode"] == 405
     assert result["multiValueHeaders"]["Allow"] == [allow]
     assert answer(api, "GET", "/nowhere")[0] == 404
+
+
+def car(**extra: Any) -> bytes:
+    return json.dumps({"make": "Volvo", "model": "V70", "year": 2004, **extra}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (car(note="x\u0000"), "note", "NUL"),
+        (car(**{"k\u0000": 1}), "k\u0000", "attribute name contains the NUL"),
+        (car(note="\udbff"), "note", "lone surrogate"),
+        (car(year="2004"), "year", "valid integer"),
+        (car(mileage=False), "mileage", "valid integer"),
+    ],
+    ids=["nul", "nul-name", "surrogate", "year-as-text", "mileage-as-bool"],
+)
+def test_a_car_attribute_that_cannot_be_stored_is_named(
+    api: ProducerApi, body: bytes, field: str, words: str
+) -> None:
+    status, answer_body = answer(api, "POST", "/cars", body)
+    assert status == 422, answer_body
+    assert answer_body["fields"][0]["field"] == field
+    assert words in answer_body["fields"][0]["message"]
+
+
+def test_a_number_too_long_for_python_says_so_plainly(api: ProducerApi) -> None:
+    status, body = answer(api, "POST", "/cars", car(weight=1).replace(b"1}", b"1" * 5000 + b"}"))
+    assert status == 400
+    assert body["message"] == "request body is not valid JSON: a number has more than 4300 digits"
+
+
+def test_path_ids_are_percent_decoded_as_api_gateway_passes_them_encoded(api: ProducerApi) -> None:
+    # a:b is a valid id: decoded, it reaches the (absent) database
+    assert answer(api, "GET", "/cars/fz%3Aa%40b")[0] == 503
+    assert answer(api, "GET", "/api/v1/events/evt%2D1")[0] == 503
+    status, body = answer(api, "GET", "/cars/bad%00id")
+    assert status == 422 and body["fields"][0]["field"] == "path.car_id"
