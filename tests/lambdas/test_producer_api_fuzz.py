@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import time
@@ -335,9 +336,24 @@ def test_fuzz(case: schemathesis.Case, served: Served) -> None:
         except FailureGroup as group:
             for failure in group.exceptions:
                 title = getattr(failure, "title", type(failure).__name__)
-                first = str(getattr(failure, "message", failure)).splitlines()[:1]
-                signature = f"{title}: {response.status_code}: {' '.join(first)[:100]}"
+                signature = f"{title}: {response.status_code}: {_gist(response.content)}"
                 served.tally.find(bucket, operation, signature, signature, reproducer)
+
+
+def _gist(content: bytes) -> str:
+    """What an answer says, without what varies from example to example (quoted values, list
+    indexes, the place inside free-form attributes): one finding per kind of answer."""
+    body = _json_body(content)
+    if not isinstance(body, dict):
+        return ""
+    fields = body.get("fields") or []
+    if fields and isinstance(fields[0], dict):
+        message = re.sub(r"^.*? (contains|is) ", r"… \1 ", str(fields[0].get("message")))
+        said = f"{fields[0].get('field')}: {message}"
+    else:
+        said = str(body.get("message"))
+    said = re.sub(r"'[^']*'", "'…'", said)
+    return re.sub(r"\[\d+\]", "[n]", said)[:120]
 
 
 def _unique_entities(body: Any) -> None:
