@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -20,7 +21,13 @@ from pydantic import (
     model_validator,
 )
 
-from cdc_ops.producer.documents import text_problem, unstorable
+from cdc_ops.producer.documents import (
+    NO_NUL_PATTERN,
+    STORABLE_JSON_MARKER,
+    STORABLE_OBJECT_SCHEMA,
+    text_problem,
+    unstorable,
+)
 
 
 def _storable_text(value: str) -> str:
@@ -37,11 +44,23 @@ def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# kept as sent (not stripped: what a client's JSON Schema validator accepts is what is stored)
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    StringConstraints(min_length=1, max_length=255),
     AfterValidator(_storable_text),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255, "pattern": NO_NUL_PATTERN}),
 ]
+
+
+def _json_integer(value: Any) -> Any:
+    # an integer as JSON Schema counts them (2004 and 2004.0), never text or true/false
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
 # what the seeds' producers send (epoch milliseconds) and ISO 8601, as the document says
 Timestamp = Annotated[
     datetime,
@@ -50,7 +69,7 @@ Timestamp = Annotated[
             "anyOf": [
                 {"type": "string", "format": "date-time"},
                 {
-                    "type": "integer",
+                    "type": "number",
                     "description": "epoch milliseconds",
                     # years 1 to 9999, what a datetime holds
                     "minimum": -62135596800000,
@@ -61,7 +80,9 @@ Timestamp = Annotated[
     ),
 ]
 # free-form JSON stored in a JSONB column
-Attributes = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+Attributes = Annotated[
+    dict[str, Any], AfterValidator(_storable_json), WithJsonSchema(STORABLE_OBJECT_SCHEMA)
+]
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]+$"
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=IDENTIFIER_PATTERN)
@@ -125,16 +146,26 @@ class BusinessEvent(_Strict):
 class Car(BaseModel):
     """A car entity. Known fields are checked; further attributes are kept as given."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "propertyNames": {"pattern": NO_NUL_PATTERN},
+            "additionalProperties": STORABLE_JSON_MARKER,
+        },
+    )
 
     id: Identifier | None = None
     make: Name
     model: Name
-    # strict: "2000" or true is not a year (lax parsing stored false as 0)
-    year: int = Field(ge=1886, le=2100, strict=True)
+    # "2000" or true is not a year (lax parsing stored false as 0); 2000.0 is
+    year: JsonInteger = Field(ge=1886, le=2100)
     vin: Annotated[str, StringConstraints(pattern=r"^[A-HJ-NPR-Z0-9]{17}$")] | None = None
     color: Name | None = None
-    mileage: int | None = Field(None, ge=0, strict=True)
+    # the schema spelled out: pydantic writes the bound of an optional validated int as "ge"
+    mileage: (
+        Annotated[JsonInteger, Field(ge=0), WithJsonSchema({"type": "integer", "minimum": 0})]
+        | None
+    ) = None
 
     def unstorable_attribute(self) -> tuple[str, str] | None:
         """The first further attribute PostgreSQL cannot store, and why: (name, problem)."""

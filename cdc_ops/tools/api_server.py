@@ -338,11 +338,13 @@ def load_containers(flavor: str, count: int) -> LambdaContainers:
 def openapi_document(flavor: str = "pg") -> str:
     """The OpenAPI document Powertools generates from the routes' models (building the API
     connects nowhere). Both flavors share the routes."""
+    from cdc_ops.producer.documents import with_storable_json
+
     module = importlib.import_module(HANDLER_MODULES[flavor])
-    document = module.create_api().app.get_openapi_json_schema(
+    generated = module.create_api().app.get_openapi_json_schema(
         title=OPENAPI_TITLE, version=OPENAPI_VERSION, description=OPENAPI_DESCRIPTION
     )
-    return document.rstrip("\n") + "\n"
+    return json.dumps(with_storable_json(json.loads(generated)), indent=2) + "\n"
 
 
 def _handler_class(

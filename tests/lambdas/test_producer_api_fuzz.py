@@ -992,20 +992,26 @@ def test_the_openapi_document_is_served(served: Served) -> None:
 
 
 def test_no_partial_event_and_exactly_the_201s_written(served: Served) -> None:
+    # only what the fuzz wrote: other tests of the session write business_events rows directly
+    before = sorted(served.events_before)
     with connect(served.settings) as conn:
         headless = conn.execute(
             "SELECT b.id FROM business_events b LEFT JOIN event_headers h ON h.id = b.id"
-            " WHERE h.id IS NULL"
+            " WHERE h.id IS NULL AND b.id <> ALL(%s)",
+            (before,),
         ).fetchall()
         without_entities = conn.execute(
             "SELECT b.id FROM business_events b WHERE NOT EXISTS"
-            " (SELECT 1 FROM entities e WHERE e.event_id = b.id)"
+            " (SELECT 1 FROM entities e WHERE e.event_id = b.id) AND b.id <> ALL(%s)",
+            (before,),
         ).fetchall()
         # every entity of the stored document has its row, and no other
         short = conn.execute(
             "SELECT b.id FROM business_events b"
             " WHERE jsonb_array_length(b.event_data->'eventBody'->'entities')"
             " <> (SELECT count(*) FROM entities e WHERE e.event_id = b.id)"
+            " AND b.id <> ALL(%s)",
+            (before,),
         ).fetchall()
     assert (headless, without_entities, short) == ([], [], [])
     written = event_ids(served.settings) - served.events_before

@@ -42,7 +42,7 @@ def test_depth_is_bounded_without_recursion() -> None:
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("NaN", "NaN is not"), ("[Infinity]", "Infinity is not"), ("1" * 5000, "digits")],
+    [("NaN", "NaN is not"), ("[Infinity]", "Infinity is not")],
 )
 def test_the_strict_parse_answers_decode_errors(text: str, words: str) -> None:
     with pytest.raises(json.JSONDecodeError, match=words):
@@ -50,6 +50,9 @@ def test_the_strict_parse_answers_decode_errors(text: str, words: str) -> None:
     with pytest.raises(json.JSONDecodeError, match="nested too deeply"):
         parse_json("[" * 100_000 + "]" * 100_000)
     assert parse_json('{"a": 1e300}') == {"a": 1e300}
+    # kept as digits, for the check to name its place
+    long = parse_json('{"a": [' + "7" * 5000 + "]}")
+    assert unstorable(long) == "a[0] is a number of more than 4300 digits"
 
 
 def event(body: str, content_type: str | None = "application/json", method: str = "POST"):
