@@ -96,19 +96,6 @@ PathId = Annotated[str, Path(min_length=1, max_length=255, pattern=IDENTIFIER_PA
 _REFUSAL_METRICS = {413: "RequestTooLarge", 415: "UnsupportedMediaType"}
 
 
-# the routes below, for telling a 405 (known path, other method) from a 404
-_ROUTE_RULES = [
-    (method, re.compile(re.sub(r"<\w+>", "[^/]+", path)))
-    for method, path in (
-        ("POST", EVENTS_PATH),
-        ("GET", "/api/v1/events/<event_id>"),
-        ("GET", "/cars"),
-        ("POST", "/cars"),
-        ("GET", "/cars/<car_id>"),
-    )
-]
-
-
 _ROUTABLE_PATH = re.compile(r"[A-Za-z0-9._:@/-]*")
 
 
@@ -259,19 +246,25 @@ class ProducerApi:
         # NaN, Infinity, bodies too deep or numbers too long to parse are "not valid JSON" (400)
         app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
         log = self.logger
+        # each route as registered, for telling a 405 (known path, other method) from a 404
+        rules: list[tuple[str, re.Pattern[str]]] = []
 
-        @app.post(EVENTS_PATH, responses=contract.POST_EVENT)
+        def route(method: str, path: str, responses: dict[int, Any]) -> Callable:
+            rules.append((method, re.compile(re.sub(r"<\w+>", "[^/]+", path))))
+            return app.route(path, method, responses=responses)
+
+        @route("POST", EVENTS_PATH, contract.POST_EVENT)
         def post_event(event: BusinessEvent) -> tuple[dict[str, Any], int]:
             return self._store_event(event, app.current_event.json_body)
 
-        @app.get("/api/v1/events/<event_id>", responses=contract.GET_EVENT)
+        @route("GET", "/api/v1/events/<event_id>", contract.GET_EVENT)
         def get_event(event_id: PathId) -> Any:
             found = self.service.repository.get_event(event_id)
             if found is None:
                 return _error(HTTPStatus.NOT_FOUND, f"event {event_id} not found")
             return found
 
-        @app.get("/cars", responses=contract.LIST_CARS)
+        @route("GET", "/cars", contract.LIST_CARS)
         def list_cars(
             limit: Annotated[int, Query(ge=1, le=100)] = 50,
             offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -279,7 +272,7 @@ class ProducerApi:
             cars = self.service.repository.list_cars(limit, offset)
             return {"cars": cars, "limit": limit, "offset": offset}
 
-        @app.post("/cars", responses=contract.POST_CAR)
+        @route("POST", "/cars", contract.POST_CAR)
         def create_car(car: Car) -> tuple[dict[str, Any], int]:
             refused = car.unstorable_attribute()
             if refused is not None:
@@ -293,7 +286,7 @@ class ProducerApi:
                 return {"id": result.id, "status": "created"}, 201
             return {"id": result.id, "status": "already exists"}, 200
 
-        @app.get("/cars/<car_id>", responses=contract.GET_CAR)
+        @route("GET", "/cars/<car_id>", contract.GET_CAR)
         def get_car(car_id: PathId) -> Any:
             found = self.service.repository.get_car(car_id)
             if found is None:
@@ -377,7 +370,7 @@ class ProducerApi:
         @app.not_found
         def not_found(_exc: Exception) -> Response:
             path, method = app.current_event.path, app.current_event.http_method
-            allowed = sorted({m for m, rule in _ROUTE_RULES if rule.fullmatch(path)})
+            allowed = sorted({m for m, rule in rules if rule.fullmatch(path)})
             if allowed:
                 # the path exists, the method does not: HTTP's 405, naming what it takes
                 response = _error(
