@@ -116,12 +116,24 @@ def handler_sender(settings: Any) -> Callable[[str], None]:
     return send
 
 
+# what a plain psycopg client writes for an event: three inserts in one transaction
+INSERT_EVENT = """
+INSERT INTO business_events (id, event_name, event_type, created_date, saved_date, event_data)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+INSERT_HEADER = """
+INSERT INTO event_headers (id, event_name, event_type, created_date, saved_date, header_data)
+VALUES (%s, %s, %s, %s, %s, %s)
+"""
+INSERT_ENTITY = """
+INSERT INTO entities (event_id, entity_type, entity_id, attributes) VALUES (%s, %s, %s, %s)
+"""
+
+
 def baseline_sender(settings: Any) -> Callable[[str], None]:
     """Plain psycopg on one connection: the three inserts in one transaction."""
     import psycopg
     from psycopg.types.json import Jsonb
-
-    from cdc_ops.producer.repository import INSERT_ENTITY, INSERT_HEADER
 
     db = settings.database
     conn = psycopg.connect(
@@ -132,10 +144,6 @@ def baseline_sender(settings: Any) -> Callable[[str], None]:
         password=db.password.get_secret_value(),
         prepare_threshold=None,
     )
-    insert_event = (
-        "INSERT INTO business_events (id, event_name, event_type, created_date, saved_date,"
-        " event_data) VALUES (%s, %s, %s, %s, %s, %s)"
-    )
 
     def send(uuid: str) -> None:
         doc = event(uuid)
@@ -145,7 +153,7 @@ def baseline_sender(settings: Any) -> Callable[[str], None]:
         dates = [datetime.fromtimestamp(h[k] / 1000, UTC) for k in ("createdDate", "savedDate")]
         flat = (h["eventName"], h["eventType"], *dates)
         with conn.transaction():
-            conn.execute(insert_event, (h["uuid"], *flat, Jsonb(doc)))
+            conn.execute(INSERT_EVENT, (h["uuid"], *flat, Jsonb(doc)))
             conn.execute(INSERT_HEADER, (h["uuid"], *flat, Jsonb(h)))
             with conn.cursor() as cur:
                 cur.executemany(

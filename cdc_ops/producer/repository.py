@@ -54,14 +54,6 @@ WITH event AS (
 SELECT EXISTS (SELECT FROM event),
        (SELECT event_data = %(document)s FROM business_events WHERE id = %(id)s)
 """
-# The same inserts as three statements, for the benchmark's plain-psycopg baseline.
-INSERT_HEADER = """
-INSERT INTO event_headers (id, event_name, event_type, created_date, saved_date, header_data)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
-INSERT_ENTITY = """
-INSERT INTO entities (event_id, entity_type, entity_id, attributes) VALUES (%s, %s, %s, %s)
-"""
 SAME_EVENT = "SELECT event_data = %s FROM business_events WHERE id = %s"
 SAVE_CAR = """
 WITH car AS (
